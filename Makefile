@@ -1,0 +1,71 @@
+# mq - Kafka's log model as Unix commands.  See README.md.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wswitch-enum \
+	-Wno-missing-field-initializers
+YAML_CFLAGS := $(shell pkg-config --cflags yaml-0.1 2>/dev/null)
+YAML_LIBS := $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Iliblog $(YAML_CFLAGS) $(CFLAGS)
+
+# make SANITIZE=1 builds everything with ASan and UBSan.
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC = $(sort $(wildcard liblog/*.c))
+LIB_OBJ = $(LIB_SRC:.c=.o)
+CMDS = mq mq-create mq-produce mq-consume
+CMD_BIN = $(addprefix cmd/,$(CMDS))
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN = $(UNIT_SRC:.c=)
+MAN1 = $(addprefix docs/,$(addsuffix .1,$(CMDS)))
+
+all: $(CMD_BIN)
+
+liblog/%.o: liblog/%.c liblog/mq.h liblog/internal.h
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -fPIC -c -o $@ $<
+
+liblog/liblog.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+cmd/%.o: cmd/%.c cmd/common.h liblog/mq.h
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+cmd/mq: cmd/mq.o cmd/common.o liblog/liblog.a
+	$(CC) $(LDFLAGS) -o $@ cmd/mq.o cmd/common.o liblog/liblog.a $(YAML_LIBS)
+
+cmd/mq-%: cmd/mq-%.o cmd/common.o liblog/liblog.a
+	$(CC) $(LDFLAGS) -o $@ $< cmd/common.o liblog/liblog.a $(YAML_LIBS)
+
+tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h liblog/liblog.a
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< liblog/liblog.a \
+		$(YAML_LIBS)
+
+unit: $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do ./$$t || exit 1; done
+
+check: all unit
+	PATH="$(CURDIR)/cmd:$$PATH" bats tests/
+
+lint:
+	mandoc -Tlint -Wwarning $(MAN1)
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(CMD_BIN) $(DESTDIR)$(BINDIR)
+	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+
+clean:
+	rm -f liblog/*.o liblog/liblog.a cmd/*.o $(CMD_BIN) $(UNIT_BIN)
+
+.PHONY: all unit check lint install clean

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * common.h - what the mq commands share: exit statuses, the program name,
+ * number and time parsing, and opening the log directory.
+ */
+#ifndef MQ_COMMON_H
+#define MQ_COMMON_H
+
+#include <stdint.h>
+
+#include "mq.h"
+
+/* Exit statuses, documented in every page and in mq(7). */
+#define EXIT_OK		0
+#define EXIT_FAIL	1	/* runtime failure */
+#define EXIT_USAGE	2	/* bad command line */
+#define EXIT_DATA	3	/* bad data: corrupt log, bad config, bad input */
+#define EXIT_BUSY	4	/* lock held (non-blocking modes) */
+
+extern const char *prog;	/* set by each main from argv[0] */
+
+/* The exit status for a liblog error code. */
+int exit_for(int err);
+
+/* Prints "prog: msg" to stderr and exits with status. */
+void die(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+void warnmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "prog: usage error\n" plus usage text on stderr, exit 2. */
+void usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+/* Prints the version line and exits 0. */
+void print_version(void) __attribute__((noreturn));
+
+/*
+ * Parses a decimal integer in [min, max]; returns 0, or -1 with *why
+ * static text ("not a number", "out of range").
+ */
+int parse_int64(const char *s, int64_t min, int64_t max, int64_t *v,
+    const char **why);
+
+/*
+ * Parses a time: milliseconds since the epoch, or ISO 8601
+ * (YYYY-MM-DD[THH:MM[:SS[.sss]]][Z|+HH:MM|-HH:MM], UTC when no zone).
+ * Returns 0 or -1.
+ */
+int parse_time(const char *s, int64_t *ms);
+
+/*
+ * Decodes C-style escapes (\n \t \r \0 \\ \xHH) in s into out (at most
+ * size bytes); returns the length, or -1 if bad or too long.
+ */
+int unescape(const char *s, char *out, size_t size);
+
+/* Resolves -d/$MQ_DIR/XDG and opens the log; dies on failure. */
+struct mq_log *open_log(const char *dir, int flags);
+
+/* Opens a topic; dies (with the library's one-line message) on failure. */
+struct mq_topic *open_topic(struct mq_log *l, const char *name);
+
+#endif

@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * append.c - appending batches to a partition, and recovering what a dead
+ * writer left behind.
+ *
+ * One append call: take the partition's OFD lock, read partition.state,
+ * check the active segment's size against the committed position (a
+ * difference means a writer died mid-append: recover), write the batches
+ * (one pwritev for a run of batches), add index entries the way Kafka's
+ * LogSegment does, fsync as the sync mode says, and publish the new
+ * committed point by rewriting partition.state.  Only then are the batches
+ * visible to readers.  The lock is held per call, not per process, so
+ * any number of producers can share a partition.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define INDEX_ENTRY	8
+#define TINDEX_ENTRY	12
+#define SCAN_CHUNK	(1 << 20)
+
+struct mq_appender {
+	struct mq_topic *t;
+	struct mq_log *l;
+	int	part, sync;
+	int	dirfd, statefd;
+	int64_t	segbase;		/* segment whose files are open */
+	int	fds[3];			/* its .log, .index, .timeindex */
+	struct pstate st;		/* working copy */
+	struct pstate pub;		/* as last published */
+	int64_t	leo, pos;		/* end of what this call wrote */
+	int64_t	run_pos;		/* where the unwritten run starts */
+	struct iovec *iov;
+	int	niov, iovcap;
+	struct mq_buf idx, tidx;	/* index entries not yet written */
+	int64_t	unsynced;		/* records since the last fsync */
+	int64_t	synced_ms;
+	char	name[MQ_TOPIC_MAX + 16]; /* TOPIC-P, for messages */
+};
+
+static void
+close_segment(struct mq_appender *a)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (a->fds[i] != -1) {
+			close(a->fds[i]);
+			a->fds[i] = -1;
+		}
+	a->segbase = -1;
+}
+
+int
+mq_appender_open(struct mq_topic *t, int part, int sync,
+    struct mq_appender **ap)
+{
+	struct mq_appender *a;
+	int rc;
+
+	*ap = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return ENOMEM;
+	a->t = t;
+	a->l = t->log;
+	a->part = part;
+	a->sync = sync;
+	a->fds[0] = a->fds[1] = a->fds[2] = -1;
+	a->segbase = -1;
+	a->statefd = -1;
+	a->synced_ms = mq_now_ms();
+	snprintf(a->name, sizeof(a->name), "%s-%d", t->name, part);
+	if ((rc = part_open(t, part, &a->dirfd)) != 0) {
+		free(a);
+		if (rc == MQ_EBADPART)
+			return log_fail(t->log, rc, "%s: partition %d: %s",
+			    t->name, part, mq_strerror(rc));
+		return log_fail(t->log, rc, "%s: %s", t->name, strerror(rc));
+	}
+	/* A missing state file is rebuilt from the segments. */
+	a->statefd = openat(a->dirfd, STATE_FILE, O_RDWR | O_CREAT |
+	    O_NOFOLLOW | O_CLOEXEC, 0666);
+	if (a->statefd == -1) {
+		rc = errno;
+		close(a->dirfd);
+		free(a);
+		return log_fail(t->log, rc, "%s/%s: %s", t->name, STATE_FILE,
+		    strerror(rc));
+	}
+	*ap = a;
+	return 0;
+}
+
+int
+mq_appender_close(struct mq_appender *a)
+{
+	if (a == NULL)
+		return 0;
+	close_segment(a);
+	if (a->statefd != -1)
+		close(a->statefd);
+	close(a->dirfd);
+	free(a->iov);
+	mq_buf_free(&a->idx);
+	mq_buf_free(&a->tidx);
+	free(a);
+	return 0;
+}
+
+static int
+fail(struct mq_appender *a, int rc, const char *what)
+{
+	return log_fail(a->l, rc, "%s: %s: %s", a->name, what,
+	    mq_strerror(rc));
+}
+
+/*
+ * Kafka's LogSegment.append bookkeeping for a batch placed at pos: track
+ * the largest timestamp, and once more than index.interval.bytes were
+ * appended since the last entry, add an offset entry (the batch's last
+ * offset, its position) and a time entry if the largest time grew.
+ */
+static int
+note_batch(struct mq_appender *a, int64_t pos, int64_t last_offset,
+    int64_t max_ts)
+{
+	unsigned char e[TINDEX_ENTRY];
+	int rc;
+
+	if (a->st.seg_first_ts < 0)
+		a->st.seg_first_ts = max_ts;
+	if (max_ts > a->st.seg_max_ts) {
+		a->st.seg_max_ts = max_ts;
+		a->st.seg_max_ts_offset = last_offset;
+	}
+	if (pos - a->st.last_index_pos <= a->t->config.index_interval_bytes)
+		return 0;
+	put_be32(e, (uint32_t)(last_offset - a->segbase));
+	put_be32(e + 4, (uint32_t)pos);
+	if ((rc = mq_buf_add(&a->idx, e, INDEX_ENTRY)) != 0)
+		return rc;
+	a->st.index_entries++;
+	a->st.last_index_pos = pos;
+	if (a->st.seg_max_ts <= a->st.last_tindex_ts)
+		return 0;
+	put_be64(e, (uint64_t)a->st.seg_max_ts);
+	put_be32(e + 8, (uint32_t)(a->st.seg_max_ts_offset - a->segbase));
+	if ((rc = mq_buf_add(&a->tidx, e, TINDEX_ENTRY)) != 0)
+		return rc;
+	a->st.tindex_entries++;
+	a->st.last_tindex_ts = a->st.seg_max_ts;
+	return 0;
+}
+
+/* Writes the pending run of batches, then the index entries it added. */
+static int
+write_run(struct mq_appender *a)
+{
+	struct iovec *iov = a->iov;
+	int niov = a->niov, rc;
+	ssize_t n;
+	off_t at = a->run_pos;
+
+	while (niov > 0) {
+		n = pwritev(a->fds[0], iov, niov > IOV_MAX ? IOV_MAX : niov,
+		    at);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return fail(a, errno, "write");
+		}
+		at += n;
+		while (niov > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			niov--;
+		}
+		if (niov > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	a->niov = 0;
+	a->run_pos = at;
+	if (a->idx.len > 0) {
+		rc = pwrite_all(a->fds[1], a->idx.p, a->idx.len,
+		    (off_t)a->st.index_entries * INDEX_ENTRY -
+		    (off_t)a->idx.len);
+		if (rc != 0)
+			return fail(a, rc, "write index");
+		a->idx.len = 0;
+	}
+	if (a->tidx.len > 0) {
+		rc = pwrite_all(a->fds[2], a->tidx.p, a->tidx.len,
+		    (off_t)a->st.tindex_entries * TINDEX_ENTRY -
+		    (off_t)a->tidx.len);
+		if (rc != 0)
+			return fail(a, rc, "write time index");
+		a->tidx.len = 0;
+	}
+	return 0;
+}
+
+static int
+sync_segment(struct mq_appender *a)
+{
+	if (fdatasync(a->fds[0]) == -1)
+		return fail(a, errno, "fsync");
+	a->st.sync_offset = a->leo;
+	a->unsynced = 0;
+	a->synced_ms = mq_now_ms();
+	return 0;
+}
+
+static int
+publish(struct mq_appender *a)
+{
+	int rc;
+
+	a->st.hw_offset = a->leo;
+	a->st.hw_pos = a->pos;
+	if ((rc = pstate_write(a->statefd, &a->st)) != 0)
+		return fail(a, rc, STATE_FILE);
+	a->pub = a->st;
+	return 0;
+}
+
+static void
+reset_segment_state(struct pstate *s)
+{
+	s->hw_pos = s->last_index_pos = 0;
+	s->index_entries = s->tindex_entries = 0;
+	s->seg_first_ts = s->seg_max_ts = s->last_tindex_ts = -1;
+	s->seg_max_ts_offset = -1;
+}
+
+/*
+ * Seals the active segment (with a last time index entry, as Kafka does,
+ * so the segment's largest timestamp can be read from its index) and
+ * starts a new one at the log end offset.  The roll is published at once,
+ * so partition.state never points at a segment older than the newest
+ * one holding data.
+ */
+static int
+roll(struct mq_appender *a)
+{
+	unsigned char e[TINDEX_ENTRY];
+	int fds[3], rc, i;
+
+	if ((rc = write_run(a)) != 0)
+		return rc;
+	if (a->st.seg_max_ts > a->st.last_tindex_ts) {
+		put_be64(e, (uint64_t)a->st.seg_max_ts);
+		put_be32(e + 8, (uint32_t)(a->st.seg_max_ts_offset -
+		    a->segbase));
+		rc = pwrite_all(a->fds[2], e, sizeof(e),
+		    (off_t)a->st.tindex_entries * TINDEX_ENTRY);
+		if (rc != 0)
+			return fail(a, rc, "write time index");
+	}
+	if (a->sync != MQ_SYNC_NONE && (rc = sync_segment(a)) != 0)
+		return rc;
+	if ((rc = seg_create(a->dirfd, a->leo, fds)) != 0)
+		return fail(a, rc, "new segment");
+	if (a->sync != MQ_SYNC_NONE && (rc = fsync_dir(a->dirfd)) != 0) {
+		for (i = 0; i < 3; i++)
+			close(fds[i]);
+		return fail(a, rc, "fsync directory");
+	}
+	close_segment(a);
+	memcpy(a->fds, fds, sizeof(fds));
+	a->segbase = a->leo;
+	reset_segment_state(&a->st);
+	a->st.hw_segment = a->leo;
+	a->pos = a->run_pos = 0;
+	return publish(a);
+}
+
+/* Removes empty segment files newer than the active one: a roll that
+ * died before it was published. */
+static void
+drop_orphans(struct mq_appender *a)
+{
+	static const char *const ext[3] = { ".log", ".index", ".timeindex" };
+	int64_t *bases;
+	size_t n, i;
+	struct stat sb;
+	char name[32];
+	int j;
+
+	if (seg_list(a->dirfd, &bases, &n) != 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (bases[i] <= a->segbase)
+			continue;
+		seg_name(name, bases[i], ".log");
+		if (fstatat(a->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if (sb.st_size != 0) {
+			log_notify(a->l, "%s: %s lies past the active segment "
+			    "and holds data: left alone, run mq-check",
+			    a->name, name);
+			continue;
+		}
+		for (j = 0; j < 3; j++) {
+			seg_name(name, bases[i], ext[j]);
+			unlinkat(a->dirfd, name, 0);
+		}
+	}
+	free(bases);
+}
+
+/*
+ * A dead writer left the active segment longer than its committed size
+ * (it died between write and publish) or the segment is shorter (a power
+ * loss took unsynced data).  Keep every whole valid batch that continues
+ * the offsets, cut the rest, rebuild the index entries for what was kept,
+ * and publish.  Nothing that validates is removed.
+ */
+static int
+recover(struct mq_appender *a, int64_t size)
+{
+	struct mq_batch_info info;
+	const char *why = "torn batch";
+	unsigned char *buf, *nb;
+	size_t have = 0, off = 0, cap = SCAN_CHUNK, need;
+	int64_t at, synced = a->st.sync_offset;
+	char seg[32];
+	ssize_t n;
+	int rc, err = 0;
+
+	seg_name(seg, a->segbase, ".log");
+	if (size < a->st.hw_pos) {
+		log_notify(a->l, "%s: %s is shorter than its committed size "
+		    "(%lld < %lld bytes): rescanning it", a->name, seg,
+		    (long long)size, (long long)a->st.hw_pos);
+		reset_segment_state(&a->st);
+		a->st.hw_offset = a->segbase;
+	} else
+		synced = a->st.hw_offset;	/* all past it is unpublished */
+	a->leo = a->st.hw_offset;
+	if (ftruncate(a->fds[1], (off_t)a->st.index_entries * INDEX_ENTRY) ==
+	    -1 || ftruncate(a->fds[2], (off_t)a->st.tindex_entries *
+	    TINDEX_ENTRY) == -1)
+		return fail(a, errno, "truncate index");
+	if ((buf = malloc(cap)) == NULL)
+		return fail(a, ENOMEM, "recovery");
+	/* at: file position of buf + off. */
+	at = a->st.hw_pos;
+	for (;;) {
+		rc = mq_batch_check(buf + off, have - off, &info, &why);
+		if (rc == 0) {
+			if (info.base_offset < a->leo) {
+				why = "offsets go backwards";
+				break;
+			}
+			if ((err = note_batch(a, at, info.last_offset,
+			    info.max_timestamp)) != 0)
+				break;
+			at += info.length;
+			off += (size_t)info.length;
+			a->leo = info.last_offset + 1;
+			continue;
+		}
+		if (rc != EAGAIN)
+			break;
+		need = info.length > 0 ? (size_t)info.length : MQ_BATCH_HEADER;
+		if (at + (int64_t)need > size) {
+			why = "torn batch";
+			break;
+		}
+		memmove(buf, buf + off, have - off);
+		have -= off;
+		off = 0;
+		if (need > cap) {
+			if ((nb = realloc(buf, need)) == NULL) {
+				err = ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap = need;
+		}
+		n = pread(a->fds[0], buf + have, cap - have,
+		    (off_t)(at + (int64_t)have));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n == 0 ? 0 : errno;
+			break;
+		}
+		have += (size_t)n;
+	}
+	free(buf);
+	if (err != 0)
+		return fail(a, err, "recovery");
+	if (at < size && a->leo < synced)
+		return log_fail(a->l, MQ_ECORRUPT, "%s: damage inside synced "
+		    "data at position %lld of %s (%s): not cut, run mq-check",
+		    a->name, (long long)at, seg, why);
+	a->pos = a->run_pos = at;
+	if (at < size) {
+		if (ftruncate(a->fds[0], (off_t)at) == -1)
+			return fail(a, errno, "truncate");
+		log_notify(a->l, "%s: cut %lld bytes of torn tail at position "
+		    "%lld of %s (%s)", a->name, (long long)(size - at),
+		    (long long)at, seg, why);
+	}
+	if ((rc = write_run(a)) != 0)
+		return rc;
+	if (a->sync != MQ_SYNC_NONE && (rc = sync_segment(a)) != 0)
+		return rc;
+	drop_orphans(a);
+	return publish(a);
+}
+
+/* partition.state unreadable: start over from the newest segment. */
+static int
+rebuild_state(struct mq_appender *a)
+{
+	int64_t *bases;
+	size_t n;
+	int rc, fds[3], i;
+
+	if ((rc = seg_list(a->dirfd, &bases, &n)) != 0)
+		return fail(a, rc, "list segments");
+	if (n == 0) {
+		if ((rc = seg_create(a->dirfd, 0, fds)) != 0)
+			return fail(a, rc, "new segment");
+		for (i = 0; i < 3; i++)
+			close(fds[i]);
+		pstate_init(&a->st, 0);
+	} else {
+		pstate_init(&a->st, bases[n - 1]);
+		a->st.start_offset = bases[0];
+	}
+	free(bases);
+	log_notify(a->l, "%s: %s unreadable: rebuilt from the segments",
+	    a->name, STATE_FILE);
+	return 0;
+}
+
+/* Takes the lock and brings the partition to a clean committed end. */
+static int
+begin(struct mq_appender *a)
+{
+	struct stat sb;
+	char seg[32];
+	int rc;
+
+	if ((rc = lock_exclusive(a->statefd)) != 0)
+		return fail(a, rc, "lock");
+	rc = pstate_read(a->statefd, &a->st);
+	if (rc == MQ_ESTATE)
+		rc = rebuild_state(a);
+	if (rc != 0)
+		return fail(a, rc, STATE_FILE);
+	if (a->segbase != a->st.hw_segment) {
+		close_segment(a);
+		if ((rc = seg_open(a->dirfd, a->st.hw_segment, a->fds)) != 0) {
+			seg_name(seg, a->st.hw_segment, ".log");
+			return log_fail(a->l, rc == ENOENT ? MQ_ECORRUPT : rc,
+			    "%s: active segment %s: %s", a->name, seg,
+			    strerror(rc));
+		}
+		a->segbase = a->st.hw_segment;
+	}
+	if (fstat(a->fds[0], &sb) == -1)
+		return fail(a, errno, "stat");
+	a->pub = a->st;
+	a->leo = a->st.hw_offset;
+	a->pos = a->run_pos = a->st.hw_pos;
+	a->niov = 0;
+	a->idx.len = a->tidx.len = 0;
+	if (sb.st_size != a->st.hw_pos)
+		return recover(a, sb.st_size);
+	return 0;
+}
+
+/* Cuts what this call wrote but did not publish. */
+static void
+undo(struct mq_appender *a)
+{
+	if (a->segbase != a->pub.hw_segment)
+		return;
+	if (ftruncate(a->fds[0], (off_t)a->pub.hw_pos) == 0) {
+		(void)!ftruncate(a->fds[1], (off_t)a->pub.index_entries *
+		    INDEX_ENTRY);
+		(void)!ftruncate(a->fds[2], (off_t)a->pub.tindex_entries *
+		    TINDEX_ENTRY);
+	}
+}
+
+static int
+add_iov(struct mq_appender *a, void *p, size_t len)
+{
+	if (a->niov == a->iovcap) {
+		int cap = a->iovcap ? a->iovcap * 2 : 64;
+		struct iovec *v = realloc(a->iov, (size_t)cap * sizeof(*v));
+
+		if (v == NULL)
+			return ENOMEM;
+		a->iov = v;
+		a->iovcap = cap;
+	}
+	a->iov[a->niov].iov_base = p;
+	a->iov[a->niov++].iov_len = len;
+	return 0;
+}
+
+int
+mq_append(struct mq_appender *a, struct mq_batch *const *batches, size_t n,
+    int64_t *first)
+{
+	const struct mq_config *c = &a->t->config;
+	int64_t now = mq_now_ms(), records = 0;
+	size_t i;
+	int rc;
+
+	if ((rc = begin(a)) != 0)
+		goto out;
+	*first = a->leo;
+	for (i = 0; i < n; i++) {
+		struct mq_batch *b = batches[i];
+		unsigned char *h = b->buf;
+		int64_t max_ts;
+
+		if ((int64_t)b->len > c->max_message_bytes) {
+			rc = log_fail(a->l, MQ_ETOOBIG, "%s: batch of %zu bytes "
+			    "is over max.message.bytes %lld", a->name, b->len,
+			    (long long)c->max_message_bytes);
+			goto out;
+		}
+		if (c->timestamp_type == MQ_TS_LOGAPPEND) {
+			put_be64(h + B_MAX_TS, (uint64_t)now);
+			put_be16(h + B_ATTRIBUTES, get_be16(h + B_ATTRIBUTES) |
+			    MQ_ATTR_LOGAPPEND);
+			put_be32(h + B_CRC, mq_crc32c(0, h + B_ATTRIBUTES,
+			    b->len - B_ATTRIBUTES));
+		}
+		max_ts = (int64_t)get_be64(h + B_MAX_TS);
+		if (a->pos > 0 && (a->pos + (int64_t)b->len > c->segment_bytes ||
+		    (a->st.seg_first_ts >= 0 && max_ts - a->st.seg_first_ts >
+		    c->segment_ms) ||
+		    a->leo + b->count - 1 - a->segbase > INT32_MAX)) {
+			if ((rc = roll(a)) != 0)
+				goto out;
+		}
+		put_be64(h + B_BASE_OFFSET, (uint64_t)a->leo);
+		if ((rc = note_batch(a, a->pos, a->leo + b->count - 1,
+		    max_ts)) != 0 || (rc = add_iov(a, h, b->len)) != 0)
+			goto out;
+		a->pos += (int64_t)b->len;
+		a->leo += b->count;
+		records += b->count;
+		if (a->sync == MQ_SYNC_ALWAYS && ((rc = write_run(a)) != 0 ||
+		    (rc = sync_segment(a)) != 0 || (rc = publish(a)) != 0))
+			goto out;
+	}
+	if ((rc = write_run(a)) != 0)
+		goto out;
+	if (a->sync == MQ_SYNC_NONE)
+		a->unsynced += records;
+	if (a->sync == MQ_SYNC_BATCH || (a->unsynced > 0 &&
+	    (a->unsynced >= c->flush_messages ||
+	    mq_now_ms() - a->synced_ms >= c->flush_ms)))
+		if ((rc = sync_segment(a)) != 0)
+			goto out;
+	rc = publish(a);
+out:
+	if (rc != 0)
+		undo(a);
+	lock_release(a->statefd);
+	return rc;
+}
+
+int
+mq_appender_sync(struct mq_appender *a)
+{
+	if (a->unsynced == 0 || a->fds[0] == -1)
+		return 0;
+	if (fdatasync(a->fds[0]) == -1)
+		return fail(a, errno, "fsync");
+	a->unsynced = 0;
+	a->synced_ms = mq_now_ms();
+	return 0;
+}

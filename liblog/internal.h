@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - what liblog's files share and callers never see: byte
+ * order helpers, varints, and the structures behind the opaque handles.
+ */
+#ifndef MQ_INTERNAL_H
+#define MQ_INTERNAL_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "mq.h"
+
+#define MQ_SEGNAME_LEN 20		/* digits in a segment file name */
+
+/* ------------------------- Byte order ------------------------------- */
+
+static inline uint16_t
+get_be16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+get_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t
+get_be64(const unsigned char *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+static inline void
+put_be16(unsigned char *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static inline void
+put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = (v >> 16) & 0xff;
+	p[2] = (v >> 8) & 0xff;
+	p[3] = v & 0xff;
+}
+
+static inline void
+put_be64(unsigned char *p, uint64_t v)
+{
+	put_be32(p, v >> 32);
+	put_be32(p + 4, v & 0xffffffff);
+}
+
+/* ------------------------- Varints (zig-zag, protobuf) --------------- */
+
+#define VARINT_MAX 10			/* bytes of a 64-bit varint */
+
+/* Writes v as a zig-zag varint; returns the bytes written. */
+static inline size_t
+put_varlong(unsigned char *p, int64_t v)
+{
+	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	size_t n = 0;
+
+	while (u >= 0x80) {
+		p[n++] = (unsigned char)(u | 0x80);
+		u >>= 7;
+	}
+	p[n++] = (unsigned char)u;
+	return n;
+}
+
+static inline size_t
+varlong_size(int64_t v)
+{
+	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	size_t n = 1;
+
+	while (u >= 0x80) {
+		u >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Reads a zig-zag varint of at most maxbytes (5 for int32, 10 for int64)
+ * from [*pp, end).  Returns 0 and advances *pp, or -1 if it is truncated
+ * or too long.
+ */
+static inline int
+get_varlong(const unsigned char **pp, const unsigned char *end,
+    int maxbytes, int64_t *v)
+{
+	const unsigned char *p = *pp;
+	uint64_t u = 0;
+	int shift = 0, i;
+
+	for (i = 0; i < maxbytes && p < end; i++, shift += 7) {
+		u |= (uint64_t)(*p & 0x7f) << shift;
+		if ((*p++ & 0x80) == 0) {
+			*pp = p;
+			*v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static inline int
+get_varint(const unsigned char **pp, const unsigned char *end, int32_t *v)
+{
+	int64_t l;
+
+	if (get_varlong(pp, end, 5, &l) == -1 || l < INT32_MIN ||
+	    l > INT32_MAX)
+		return -1;
+	*v = (int32_t)l;
+	return 0;
+}
+
+/* ------------------------- Batch layout ----------------------------- */
+
+#define B_BASE_OFFSET	0
+#define B_LENGTH	8
+#define B_EPOCH		12
+#define B_MAGIC		16
+#define B_CRC		17
+#define B_ATTRIBUTES	21
+#define B_LAST_DELTA	23
+#define B_BASE_TS	27
+#define B_MAX_TS	35
+#define B_PRODUCER_ID	43
+#define B_PRODUCER_EPOCH 51
+#define B_BASE_SEQ	53
+#define B_COUNT		57
+#define B_LOG_OVERHEAD	12		/* baseOffset + length */
+
+/* ------------------------- Handles -------------------------------- */
+
+struct mq_log {
+	int	dirfd;			/* the log directory */
+	int	topicsfd;		/* its topics/ directory */
+	char	path[PATH_MAX];
+	char	detail[PATH_MAX + 256];	/* last error, one line */
+	mq_notify_fn *notify;
+	void	*notify_arg;
+};
+
+struct mq_topic {
+	struct mq_log *log;
+	int	fd;			/* topics/NAME */
+	char	name[MQ_TOPIC_MAX + 1];
+	int	partitions;
+	struct mq_config config;
+};
+
+/* ------------------------- partition.state -------------------------- */
+
+/*
+ * The committed point and the writer's bookkeeping for the active
+ * segment, rewritten in place (one pwrite, CRC-checked) after each append.
+ * See docs/format.md.
+ */
+#define STATE_FILE	"partition.state"
+#define STATE_SIZE	128
+#define STATE_MAGIC	"MQPS"
+#define STATE_VERSION	1
+
+struct pstate {
+	int64_t	hw_offset;		/* committed end: next offset */
+	int64_t	hw_segment;		/* base offset of the active segment */
+	int64_t	hw_pos;			/* committed bytes of it */
+	int64_t	start_offset;		/* log start offset */
+	int64_t	sync_offset;		/* recovery point: fsync'd up to */
+	int64_t	last_index_pos;		/* position of last .index entry */
+	int64_t	seg_first_ts;		/* for segment.ms; -1 when empty */
+	int64_t	seg_max_ts;		/* largest timestamp in segment */
+	int64_t	seg_max_ts_offset;	/* its batch's last offset */
+	int64_t	last_tindex_ts;		/* last .timeindex entry's time */
+	uint32_t index_entries;		/* entries in the active .index */
+	uint32_t tindex_entries;	/* entries in the active .timeindex */
+};
+
+void pstate_init(struct pstate *s, int64_t base);
+int pstate_read(int fd, struct pstate *s);	/* 0, errno, MQ_ESTATE */
+int pstate_write(int fd, const struct pstate *s);
+
+/* ------------------------- Partitions and segments ------------------ */
+
+/* "NNNN...NNNN.ext" for base offset base; buf holds 32 bytes. */
+void seg_name(char *buf, int64_t base, const char *ext);
+
+/* Opens topics/TOPIC/TOPIC-part.  Returns 0, errno, MQ_EBADPART. */
+int part_open(struct mq_topic *t, int part, int *dirfd);
+
+/*
+ * Sorted base offsets of the partition's .log files; *bases is malloc'd.
+ * Returns 0 or errno.
+ */
+int seg_list(int dirfd, int64_t **bases, size_t *n);
+
+/*
+ * Creates empty .log, .index and .timeindex for base (truncating), or
+ * opens them read-write; fds gets the three descriptors in that order.
+ */
+int seg_create(int dirfd, int64_t base, int fds[3]);
+int seg_open(int dirfd, int64_t base, int fds[3]);
+
+/*
+ * Offset index lookup: file position of the batch holding the largest
+ * indexed offset <= target in segment base (0 when none).
+ */
+int index_lookup(int dirfd, int64_t base, int64_t target, int64_t *pos);
+
+/*
+ * Time index lookup: the offset of the largest entry with timestamp <= ts
+ * (base when none); *last_ts gets the segment's last entry time, or -1.
+ */
+int tindex_lookup(int dirfd, int64_t base, int64_t ts, int64_t *offset,
+    int64_t *last_ts);
+
+/* Exclusive OFD lock on fd, waiting.  0 or errno. */
+int lock_exclusive(int fd);
+int lock_release(int fd);
+
+/* write(2) all of buf at pos, retrying short writes and EINTR. */
+int pwrite_all(int fd, const void *buf, size_t len, off_t pos);
+int fsync_dir(int dirfd);
+
+/* ------------------------- Shared internals ------------------------- */
+
+/* Sets the handle's error detail (printf-style); returns err. */
+int log_fail(struct mq_log *l, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Hands msg to the notify callback, if any. */
+void log_notify(struct mq_log *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mq.h - liblog, the library behind the mq commands.
+ *
+ * A log directory holds topics; a topic holds partitions; a partition is a
+ * directory of Kafka-format segment files (RecordBatch v2) with their
+ * offset and time indexes.  There is no server: appenders serialise on an
+ * OFD lock per partition and publish a committed point (Kafka's high
+ * watermark) after each write; readers take no lock and never read past
+ * that point.
+ *
+ * Conventions: every function that can fail returns int, 0 on success, a
+ * positive errno value for a system error, or a negative enum mq_error.
+ * mq_strerror() turns either into text; mq_log_errdetail() says which
+ * object (file, offset, YAML line:column) the last error was about.
+ * Handles are opaque.  The library never prints and never exits.
+ */
+#ifndef MQ_H
+#define MQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MQ_VERSION "0.1.0"
+
+/*
+ * Library error codes.  The numbers are API: new codes go at the end,
+ * none is ever renumbered or reused.
+ */
+enum mq_error {
+	MQ_EBADNAME = -30600,	/* topic name not 1-249 of [A-Za-z0-9._-] */
+	MQ_ENOTOPIC,		/* no such topic */
+	MQ_ETOPICEXISTS,	/* topic exists already */
+	MQ_EBADCONF,		/* malformed or invalid topic configuration */
+	MQ_EBADPART,		/* partition out of range */
+	MQ_ECORRUPT,		/* damaged data: bad CRC, bad batch, bad index */
+	MQ_ETOOBIG,		/* batch over max.message.bytes */
+	MQ_ENOLOGDIR,		/* log directory missing or not a directory */
+	MQ_EBADOFFSET,		/* offset out of range or not a valid offset */
+	MQ_EBADRECORD,		/* malformed record in an input format */
+	MQ_ESTATE,		/* partition.state unreadable */
+	MQ_ELOCKED,		/* lock held by another process (non-blocking) */
+	MQ__LASTERR
+};
+
+/* Returns a description of err (0, errno or enum mq_error); never NULL. */
+const char *mq_strerror(int err);
+
+/* ------------------------------------------------------------------ */
+/* Names and directories                                               */
+
+#define MQ_TOPIC_MAX 249
+#define MQ_PARTITIONS_MAX 99999	/* NAME-P fits a 255-byte file name */
+
+/* Returns 0 if name is a legal topic (or group) name, MQ_EBADNAME if not. */
+int mq_name_check(const char *name);
+
+/*
+ * Resolves the log directory: dir if not NULL, else $MQ_DIR, else
+ * $XDG_DATA_HOME/mq, else $HOME/.local/share/mq.  Writes it to buf.
+ * Returns 0, ENAMETOOLONG, or ENOENT when no variable gives a home.
+ */
+int mq_dir_resolve(const char *dir, char *buf, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* Topic configuration (Kafka's names and defaults)                    */
+
+enum mq_ts_type { MQ_TS_CREATE = 0, MQ_TS_LOGAPPEND = 1 };
+enum mq_cleanup { MQ_CLEANUP_DELETE = 1, MQ_CLEANUP_COMPACT = 2 };
+
+struct mq_config {
+	int64_t segment_bytes;		/* segment.bytes */
+	int64_t segment_ms;		/* segment.ms */
+	int64_t retention_ms;		/* retention.ms, -1 unlimited */
+	int64_t retention_bytes;	/* retention.bytes, -1 unlimited */
+	int	cleanup_policy;		/* cleanup.policy, MQ_CLEANUP_* bits */
+	int64_t max_message_bytes;	/* max.message.bytes */
+	int64_t index_interval_bytes;	/* index.interval.bytes */
+	int	timestamp_type;		/* message.timestamp.type */
+	int64_t min_compaction_lag_ms;	/* min.compaction.lag.ms */
+	int64_t delete_retention_ms;	/* delete.retention.ms */
+	int64_t flush_messages;		/* flush.messages */
+	int64_t flush_ms;		/* flush.ms */
+	uint32_t set;			/* bit per key set explicitly */
+};
+
+/* Fills c with Kafka's defaults, nothing marked as set. */
+void mq_config_init(struct mq_config *c);
+
+/*
+ * Sets key to value (text, as on a command line or in YAML), validating
+ * both.  Returns 0, or MQ_EBADCONF with a reason in *why (static text).
+ */
+int mq_config_set(struct mq_config *c, const char *key, const char *value,
+    const char **why);
+
+/*
+ * Clears key back to its default.  Returns 0 or MQ_EBADCONF (unknown key).
+ */
+int mq_config_unset(struct mq_config *c, const char *key, const char **why);
+
+/*
+ * Number of known keys, and the i-th key's name and current value as
+ * text (buf must hold 32 bytes).  For listing and writing configs.
+ */
+int mq_config_nkeys(void);
+const char *mq_config_key(int i);
+const char *mq_config_value(const struct mq_config *c, int i, char *buf);
+int mq_config_isset(const struct mq_config *c, int i);
+
+struct mq_conferr {
+	size_t	line, col;	/* 1-based; 0 when not about a place */
+	char	msg[160];
+};
+
+/*
+ * Reads a topic.yaml file: a flat mapping of "partitions" and Kafka
+ * config names to scalars.  On MQ_EBADCONF, err says where and why.
+ * Returns 0, errno, or MQ_EBADCONF.
+ */
+int mq_config_read(const char *path, struct mq_config *c, int *partitions,
+    struct mq_conferr *err);
+
+/* Same, from a string (for tests and for callers holding the text). */
+int mq_config_parse(const char *text, size_t len, struct mq_config *c,
+    int *partitions, struct mq_conferr *err);
+
+/*
+ * Writes partitions and the explicitly set keys as YAML to fd.
+ * Returns 0 or errno.
+ */
+int mq_config_write(int fd, const struct mq_config *c, int partitions);
+
+/* ------------------------------------------------------------------ */
+/* Records and batches (RecordBatch v2, byte for byte as Kafka)         */
+
+#define MQ_BATCH_HEADER 61		/* bytes before the first record */
+#define MQ_ATTR_LOGAPPEND 0x08		/* timestamp type bit */
+
+struct mq_header {
+	const void *key;
+	size_t	keylen;
+	const void *value;		/* NULL with vallen -1: null value */
+	ssize_t	vallen;
+};
+
+/*
+ * A record as the caller sees it.  keylen/vallen -1 means null.  On the
+ * read side the pointers point into the batch buffer and headers are
+ * decoded on demand with mq_record_header().
+ */
+struct mq_record {
+	int64_t	offset;
+	int64_t	timestamp;
+	const void *key;
+	ssize_t	keylen;
+	const void *value;
+	ssize_t	vallen;
+	const struct mq_header *headers;	/* producer side only */
+	size_t	nheaders;
+	const unsigned char *hdrbuf;	/* reader side: encoded headers */
+	size_t	hdrlen;
+};
+
+/*
+ * Decodes the i-th header of a record read from a batch (i < nheaders).
+ * Returns 0 or MQ_ECORRUPT.
+ */
+int mq_record_header(const struct mq_record *r, size_t i,
+    struct mq_header *h);
+
+/* Header fields of a batch, decoded from its first 61 bytes. */
+struct mq_batch_info {
+	int64_t	base_offset;
+	int64_t	last_offset;
+	int32_t	length;			/* whole batch, bytes */
+	int32_t	leader_epoch;
+	int8_t	magic;
+	uint32_t crc;
+	int16_t	attributes;
+	int64_t	base_timestamp;
+	int64_t	max_timestamp;
+	int64_t	producer_id;
+	int16_t	producer_epoch;
+	int32_t	base_sequence;
+	int32_t	count;
+};
+
+/*
+ * Checks the batch at buf (avail bytes available) and decodes its header.
+ * Returns 0 for a whole valid batch; MQ_ECORRUPT for a batch that can
+ * never be valid (bad magic, bad length, CRC mismatch, records that do not
+ * parse), with *why set; EAGAIN when avail is short of the whole batch
+ * (then info->length, if at least 12 bytes were there, says how much is
+ * needed).
+ */
+int mq_batch_check(const void *buf, size_t avail, struct mq_batch_info *info,
+    const char **why);
+
+/* Record iterator over one checked batch. */
+struct mq_batch_iter {
+	const unsigned char *p, *end;
+	struct mq_batch_info info;
+	int32_t	left;
+};
+
+void mq_batch_iter_init(struct mq_batch_iter *it, const void *batch);
+
+/* Returns 1 with *r filled, 0 at the end, MQ_ECORRUPT on a bad record. */
+int mq_batch_iter_next(struct mq_batch_iter *it, struct mq_record *r);
+
+/*
+ * Batch builder.  Records are encoded as they are added; finishing fills
+ * the header and CRC.  The base offset is left 0: the appender sets it,
+ * which needs no new CRC since baseOffset is outside the CRC's range.
+ */
+struct mq_batch {
+	unsigned char *buf;
+	size_t	len, cap;
+	int32_t	count;
+	int64_t	base_ts, max_ts;
+	size_t	max_bytes;		/* refuse to grow past this */
+};
+
+void mq_batch_init(struct mq_batch *b, size_t max_bytes);
+void mq_batch_free(struct mq_batch *b);
+void mq_batch_reset(struct mq_batch *b);
+
+/* Bytes a batch holding only r would take. */
+size_t mq_batch_size1(const struct mq_record *r);
+
+/*
+ * Appends r.  Returns 0, ENOMEM, or MQ_ETOOBIG if the batch would exceed
+ * max_bytes (the batch is unchanged then; an empty batch refusing a
+ * record means the record can never fit).
+ */
+int mq_batch_add(struct mq_batch *b, const struct mq_record *r);
+
+/* Fills in the header and CRC.  attributes: 0 or MQ_ATTR_LOGAPPEND. */
+void mq_batch_finish(struct mq_batch *b, int16_t attributes);
+
+/* ------------------------------------------------------------------ */
+/* Log directory, topics                                               */
+
+struct mq_log;
+struct mq_topic;
+
+#define MQ_LOG_CREATE 0x1	/* create the log directory if missing */
+
+/*
+ * Opens the log directory dir (already resolved).  With MQ_LOG_CREATE the
+ * directory and its parents are created as needed.
+ * Returns 0, errno, or MQ_ENOLOGDIR.
+ */
+int mq_log_open(struct mq_log **lp, const char *dir, int flags);
+void mq_log_close(struct mq_log *l);
+const char *mq_log_path(const struct mq_log *l);
+
+/* What the last failing call on l was about: "topic orders", a file... */
+const char *mq_log_errdetail(const struct mq_log *l);
+
+/*
+ * Notices the library has for a person (recovery cut a torn tail, ...).
+ * The library calls fn with one line of text, no newline.
+ */
+typedef void mq_notify_fn(void *arg, const char *msg);
+void mq_log_set_notify(struct mq_log *l, mq_notify_fn *fn, void *arg);
+
+/*
+ * Creates topic name with partitions partitions and config c (NULL for
+ * defaults).  Atomic: the topic appears whole or not at all.
+ * Returns 0, errno, MQ_EBADNAME, MQ_ETOPICEXISTS, MQ_EBADCONF.
+ */
+int mq_topic_create(struct mq_log *l, const char *name, int partitions,
+    const struct mq_config *c);
+
+/* Opens a topic.  Returns 0, errno, MQ_EBADNAME, MQ_ENOTOPIC, MQ_EBADCONF. */
+int mq_topic_open(struct mq_log *l, const char *name, struct mq_topic **tp);
+void mq_topic_close(struct mq_topic *t);
+const char *mq_topic_name(const struct mq_topic *t);
+int mq_topic_partitions(const struct mq_topic *t);
+const struct mq_config *mq_topic_config(const struct mq_topic *t);
+
+/* Kafka's default partitioner for a keyed record. */
+uint32_t mq_murmur2(const void *key, size_t len);
+int mq_partition_for_key(const void *key, size_t len, int partitions);
+
+/* ------------------------------------------------------------------ */
+/* Appending                                                           */
+
+enum mq_sync {
+	MQ_SYNC_NONE = 0,	/* never fsync; publish after write */
+	MQ_SYNC_BATCH = 1,	/* fsync each append call, then publish */
+	MQ_SYNC_ALWAYS = 2	/* fsync each batch, then publish */
+};
+
+struct mq_appender;
+
+/*
+ * Opens partition part of t for appending.  Takes no lock yet.
+ * Returns 0, errno, MQ_EBADPART.
+ */
+int mq_appender_open(struct mq_topic *t, int part, int sync,
+    struct mq_appender **ap);
+
+/*
+ * Appends n finished batches as the next offsets: takes the partition
+ * lock (waiting for it), recovers a torn tail a dead writer left, rolls
+ * the segment as segment.bytes/segment.ms say, writes each batch with one
+ * write, syncs as the mode says, publishes the new committed point, and
+ * drops the lock.  *first gets the offset of the first record.
+ * Returns 0, errno, MQ_ETOOBIG, MQ_ECORRUPT.  On error nothing of this call
+ * is visible to readers.
+ */
+int mq_append(struct mq_appender *a, struct mq_batch *const *batches,
+    size_t n, int64_t *first);
+
+/* fsyncs what this appender wrote and not yet synced (flush.ms, exit). */
+int mq_appender_sync(struct mq_appender *a);
+int mq_appender_close(struct mq_appender *a);
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                             */
+
+struct mq_reader;
+
+/*
+ * Opens partition part of t for reading at the log start offset.
+ * Returns 0, errno, MQ_EBADPART.
+ */
+int mq_reader_open(struct mq_topic *t, int part, struct mq_reader **rp);
+void mq_reader_close(struct mq_reader *r);
+
+/*
+ * Re-reads the committed point.  *start and *end (may be NULL) get the
+ * log start offset and the committed end offset (next offset to be
+ * written and published).  Returns 0, errno, MQ_ESTATE.
+ */
+int mq_reader_offsets(struct mq_reader *r, int64_t *start, int64_t *end);
+
+/* Positions at offset (clamped into [start, end]). */
+int mq_reader_seek(struct mq_reader *r, int64_t offset);
+
+/* Positions at the first record with timestamp >= ts, or at the end. */
+int mq_reader_seek_time(struct mq_reader *r, int64_t ts);
+
+/* The offset the next record returned will have (or the end). */
+int64_t mq_reader_position(const struct mq_reader *r);
+
+/*
+ * Stops returning records at offset limit (exit-at-end snapshots);
+ * INT64_MAX for none.
+ */
+void mq_reader_set_limit(struct mq_reader *r, int64_t limit);
+
+/*
+ * Returns the next whole batch holding offsets at or past the position,
+ * raw, byte for byte as stored: 1 with *batch and *len set (valid until the
+ * next call), 0 at the committed end or the limit, or an error.  The
+ * position moves past the batch.
+ */
+int mq_reader_next_batch(struct mq_reader *r, const void **batch,
+    size_t *len);
+
+/*
+ * Returns the next record: 1 with *rec set (valid until the next call),
+ * 0 at the committed end or the limit, or an error.
+ */
+int mq_reader_next(struct mq_reader *r, struct mq_record *rec);
+
+/* Path of the partition's state file, for inotify watches. */
+const char *mq_reader_watch_path(const struct mq_reader *r);
+
+/* ------------------------------------------------------------------ */
+/* Round-trip formats: the JSON envelope and raw length-framed records  */
+
+/* A growable byte buffer. */
+struct mq_buf {
+	char	*p;
+	size_t	len, cap;
+};
+
+int mq_buf_reserve(struct mq_buf *b, size_t more);	/* 0 or ENOMEM */
+int mq_buf_add(struct mq_buf *b, const void *p, size_t n);
+void mq_buf_free(struct mq_buf *b);
+
+/*
+ * A record decoded from an input format.  partition is -1 when the input
+ * did not name one, timestamp -1 when it gave none.  The record's pointers
+ * stay valid until the next decode into the same struct or until the
+ * input buffer changes; mq_decoded_free() releases what it owns.
+ */
+struct mq_decoded {
+	struct mq_record rec;
+	int	partition;
+	struct mq_header *hdrs;		/* owned */
+	size_t	nhdrs, hdrcap;
+	struct mq_buf scratch;		/* owned: unescaped JSON bytes */
+};
+
+void mq_decoded_free(struct mq_decoded *d);
+
+/*
+ * Appends rec's JSON envelope and a newline to out:
+ * {"topic":..,"partition":..,"offset":..,"tstype":"create"|"logappend",
+ *  "ts":..,"headers":[k,v,...],"key":..,"payload":..}
+ * Bytes are a JSON string when valid UTF-8, {"base64":"..."} otherwise,
+ * null when null.  Returns 0 or ENOMEM.
+ */
+int mq_json_encode(struct mq_buf *out, const char *topic, int part,
+    int ts_type, const struct mq_record *rec);
+
+/*
+ * Parses one JSON envelope (one line, without its newline) into d.  Reads
+ * key, payload, headers, ts and partition; ignores the other members.
+ * Returns 0, ENOMEM, or MQ_EBADRECORD with *why set.
+ */
+int mq_json_decode(const char *line, size_t len, struct mq_decoded *d,
+    const char **why);
+
+/*
+ * Raw framing, big-endian: u32 length of what follows, i32 partition,
+ * i64 offset, i64 timestamp, i32 key length (-1 null), key, i32 value
+ * length (-1 null), value, i32 header count, then per header i32 key
+ * length, key, i32 value length (-1 null), value.
+ */
+int mq_frame_encode(struct mq_buf *out, int part, const struct mq_record *rec);
+
+/*
+ * Decodes one frame from buf (len bytes available).  Returns 0 with *used
+ * set and d filled (pointers into buf), EAGAIN when more bytes are
+ * needed, ENOMEM, or MQ_EBADRECORD with *why set.
+ */
+int mq_frame_decode(const void *buf, size_t len, size_t *used,
+    struct mq_decoded *d, const char **why);
+
+/* ------------------------------------------------------------------ */
+/* Utilities                                                           */
+
+/* CRC-32C (Castagnoli), hardware where the CPU has it. */
+uint32_t mq_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* Milliseconds since the epoch. */
+int64_t mq_now_ms(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

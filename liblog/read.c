@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * read.c - reading a partition without taking any lock.
+ *
+ * A reader reads partition.state for the committed point and never reads
+ * a byte past it: segments older than the active one are whole, and the
+ * active one is read only up to the committed position.  Batches arrive
+ * in large preads into one buffer, are checked (CRC and all) and handed
+ * out whole, raw or record by record, so a reader never sees part of a
+ * batch.  Memory is one buffer, whatever the size of the log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define READ_CHUNK	(1 << 20)
+
+struct mq_reader {
+	struct mq_topic *t;
+	struct mq_log *l;
+	int	dirfd, statefd;
+	struct pstate st;
+	int64_t	limit;
+	int	segfd;
+	int64_t	segbase;
+	int64_t	seg_end;		/* readable bytes of this segment */
+	int	sealed;			/* an older segment: read to its end */
+	int64_t	filepos;		/* file position of buf[len] */
+	unsigned char *buf;
+	size_t	cap, len, off;
+	int64_t	next;			/* offset of the next record wanted */
+	int64_t	seek_target;		/* -1, or an offset an index led to */
+	struct mq_batch_iter it;
+	int	in_batch;
+	char	name[MQ_TOPIC_MAX + 16];
+	char	watch[PATH_MAX];
+};
+
+static int
+fail(struct mq_reader *r, int rc, const char *what)
+{
+	return log_fail(r->l, rc, "%s: %s: %s", r->name, what,
+	    mq_strerror(rc));
+}
+
+static int
+refresh(struct mq_reader *r)
+{
+	int rc;
+
+	if ((rc = pstate_read(r->statefd, &r->st)) != 0)
+		return fail(r, rc, STATE_FILE);
+	return 0;
+}
+
+static int
+open_segment(struct mq_reader *r, int64_t base, int64_t pos)
+{
+	struct stat sb;
+	char name[32];
+
+	if (r->segfd != -1)
+		close(r->segfd);
+	seg_name(name, base, ".log");
+	r->segfd = openat(r->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (r->segfd == -1)
+		return log_fail(r->l, errno == ENOENT ? MQ_ECORRUPT : errno,
+		    "%s: %s: %s", r->name, name, strerror(errno));
+	r->segbase = base;
+	r->sealed = base < r->st.hw_segment;
+	if (r->sealed) {
+		if (fstat(r->segfd, &sb) == -1)
+			return fail(r, errno, name);
+		r->seg_end = sb.st_size;
+	} else
+		r->seg_end = r->st.hw_pos;
+	r->filepos = pos > r->seg_end ? r->seg_end : pos;
+	r->len = r->off = 0;
+	return 0;
+}
+
+int
+mq_reader_open(struct mq_topic *t, int part, struct mq_reader **rp)
+{
+	struct mq_reader *r;
+	int rc;
+
+	*rp = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return ENOMEM;
+	r->t = t;
+	r->l = t->log;
+	r->segfd = r->statefd = -1;
+	r->limit = INT64_MAX;
+	r->seek_target = -1;
+	snprintf(r->name, sizeof(r->name), "%s-%d", t->name, part);
+	if (snprintf(r->watch, sizeof(r->watch), "%s/topics/%s/%s/%s",
+	    t->log->path, t->name, r->name, STATE_FILE) >=
+	    (int)sizeof(r->watch)) {
+		free(r);
+		return log_fail(t->log, ENAMETOOLONG, "%s: %s", t->name,
+		    strerror(ENAMETOOLONG));
+	}
+	if ((rc = part_open(t, part, &r->dirfd)) != 0) {
+		free(r);
+		if (rc == MQ_EBADPART)
+			return log_fail(t->log, rc, "%s: partition %d: %s",
+			    t->name, part, mq_strerror(rc));
+		return log_fail(t->log, rc, "%s: %s", t->name, strerror(rc));
+	}
+	r->statefd = openat(r->dirfd, STATE_FILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (r->statefd == -1) {
+		rc = errno;
+		mq_reader_close(r);
+		return log_fail(t->log, rc == ENOENT ? MQ_ESTATE : rc,
+		    "%s: %s: %s", t->name, STATE_FILE, strerror(rc));
+	}
+	if ((r->buf = malloc(READ_CHUNK)) == NULL) {
+		mq_reader_close(r);
+		return ENOMEM;
+	}
+	r->cap = READ_CHUNK;
+	if ((rc = refresh(r)) != 0 ||
+	    (rc = mq_reader_seek(r, r->st.start_offset)) != 0) {
+		mq_reader_close(r);
+		return rc;
+	}
+	*rp = r;
+	return 0;
+}
+
+void
+mq_reader_close(struct mq_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->segfd != -1)
+		close(r->segfd);
+	if (r->statefd != -1)
+		close(r->statefd);
+	close(r->dirfd);
+	free(r->buf);
+	free(r);
+}
+
+int
+mq_reader_offsets(struct mq_reader *r, int64_t *start, int64_t *end)
+{
+	int rc;
+
+	if ((rc = refresh(r)) != 0)
+		return rc;
+	if (start != NULL)
+		*start = r->st.start_offset;
+	if (end != NULL)
+		*end = r->st.hw_offset;
+	return 0;
+}
+
+void
+mq_reader_set_limit(struct mq_reader *r, int64_t limit)
+{
+	r->limit = limit;
+}
+
+int64_t
+mq_reader_position(const struct mq_reader *r)
+{
+	return r->next;
+}
+
+const char *
+mq_reader_watch_path(const struct mq_reader *r)
+{
+	return r->watch;
+}
+
+int
+mq_reader_seek(struct mq_reader *r, int64_t offset)
+{
+	int64_t *bases, base, pos;
+	size_t n, i;
+	int rc;
+
+	if ((rc = refresh(r)) != 0)
+		return rc;
+	if (offset < r->st.start_offset)
+		offset = r->st.start_offset;
+	if (offset > r->st.hw_offset)
+		offset = r->st.hw_offset;
+	if ((rc = seg_list(r->dirfd, &bases, &n)) != 0)
+		return fail(r, rc, "list segments");
+	base = n > 0 ? bases[0] : r->st.hw_segment;
+	for (i = 0; i < n && bases[i] <= r->st.hw_segment; i++)
+		if (bases[i] <= offset)
+			base = bases[i];
+	free(bases);
+	if (index_lookup(r->dirfd, base, offset, &pos) != 0)
+		pos = 0;
+	r->next = offset;
+	r->in_batch = 0;
+	r->seek_target = pos > 0 ? offset : -1;
+	return open_segment(r, base, pos);
+}
+
+/* The segment after this one: named by the next offset, else listed. */
+static int
+next_segment(struct mq_reader *r, int64_t expect)
+{
+	int64_t *bases, base = -1;
+	char name[32];
+	size_t n, i;
+	int rc;
+
+	seg_name(name, expect, ".log");
+	if (expect > r->segbase && faccessat(r->dirfd, name, F_OK,
+	    AT_SYMLINK_NOFOLLOW) == 0)
+		return open_segment(r, expect, 0);
+	if ((rc = seg_list(r->dirfd, &bases, &n)) != 0)
+		return fail(r, rc, "list segments");
+	for (i = 0; i < n; i++)
+		if (bases[i] > r->segbase) {
+			base = bases[i];
+			break;
+		}
+	free(bases);
+	if (base == -1)
+		return log_fail(r->l, MQ_ECORRUPT, "%s: no segment after "
+		    "%020lld.log", r->name, (long long)r->segbase);
+	return open_segment(r, base, 0);
+}
+
+/* Fills the buffer with at least need bytes; 0, 1 at the end, or error. */
+static int
+fill(struct mq_reader *r, size_t need)
+{
+	unsigned char *nb;
+	size_t want;
+	ssize_t n;
+
+	if (r->off > 0) {
+		memmove(r->buf, r->buf + r->off, r->len - r->off);
+		r->len -= r->off;
+		r->off = 0;
+	}
+	if (need > r->cap) {
+		if ((nb = realloc(r->buf, need)) == NULL)
+			return fail(r, ENOMEM, "read");
+		r->buf = nb;
+		r->cap = need;
+	}
+	while (r->len < need) {
+		if (r->filepos >= r->seg_end)
+			return 1;
+		want = r->cap - r->len;
+		if ((int64_t)want > r->seg_end - r->filepos)
+			want = (size_t)(r->seg_end - r->filepos);
+		n = pread(r->segfd, r->buf + r->len, want, r->filepos);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return fail(r, errno, "read");
+		if (n == 0)
+			return log_fail(r->l, MQ_ECORRUPT, "%s: %020lld.log "
+			    "ends before its committed size %lld", r->name,
+			    (long long)r->segbase, (long long)r->seg_end);
+		r->len += (size_t)n;
+		r->filepos += n;
+	}
+	return 0;
+}
+
+/* The next whole batch holding offsets >= r->next, without moving next. */
+static int
+fetch(struct mq_reader *r, const unsigned char **batch,
+    struct mq_batch_info *info)
+{
+	const char *why = NULL;
+	size_t need;
+	int rc;
+
+	for (;;) {
+		rc = mq_batch_check(r->buf + r->off, r->len - r->off, info,
+		    &why);
+		if (rc == 0) {
+			if (r->seek_target >= 0) {
+				int64_t target = r->seek_target;
+
+				r->seek_target = -1;
+				/* An index that points past the target is
+				 * stale: scan the segment from its start. */
+				if (info->base_offset > target) {
+					if ((rc = open_segment(r, r->segbase,
+					    0)) != 0)
+						return rc;
+					continue;
+				}
+			}
+			if (info->base_offset >= r->limit)
+				return 0;
+			if (info->last_offset < r->next) {
+				r->off += (size_t)info->length;
+				continue;
+			}
+			*batch = r->buf + r->off;
+			r->off += (size_t)info->length;
+			return 1;
+		}
+		if (rc != EAGAIN)
+			return log_fail(r->l, rc, "%s: %020lld.log at position "
+			    "%lld: %s", r->name, (long long)r->segbase,
+			    (long long)(r->filepos - (int64_t)(r->len - r->off)),
+			    why);
+		need = info->length > 0 ? (size_t)info->length :
+		    MQ_BATCH_HEADER;
+		if ((rc = fill(r, need)) < 0)
+			return rc;
+		if (rc == 0)
+			continue;
+		/* Nothing more in this segment. */
+		if (r->len > r->off)
+			return log_fail(r->l, MQ_ECORRUPT, "%s: %020lld.log at "
+			    "position %lld: batch cut short", r->name,
+			    (long long)r->segbase, (long long)(r->filepos -
+			    (int64_t)(r->len - r->off)));
+		if (r->next >= r->limit)
+			return 0;
+		if (r->sealed) {
+			if ((rc = next_segment(r, r->next)) != 0)
+				return rc;
+			continue;
+		}
+		if ((rc = refresh(r)) != 0)
+			return rc;
+		if (r->st.hw_segment != r->segbase) {
+			struct stat sb;
+
+			if (fstat(r->segfd, &sb) == -1)
+				return fail(r, errno, "stat");
+			r->sealed = 1;
+			r->seg_end = sb.st_size;
+		} else if (r->st.hw_pos > r->seg_end)
+			r->seg_end = r->st.hw_pos;
+		else
+			return 0;
+	}
+}
+
+int
+mq_reader_next_batch(struct mq_reader *r, const void **batch, size_t *len)
+{
+	struct mq_batch_info info;
+	const unsigned char *b;
+	int rc;
+
+	r->in_batch = 0;
+	if ((rc = fetch(r, &b, &info)) != 1)
+		return rc;
+	*batch = b;
+	*len = (size_t)info.length;
+	r->next = info.last_offset + 1;
+	return 1;
+}
+
+int
+mq_reader_next(struct mq_reader *r, struct mq_record *rec)
+{
+	struct mq_batch_info info;
+	const unsigned char *b;
+	int rc;
+
+	for (;;) {
+		if (r->in_batch) {
+			rc = mq_batch_iter_next(&r->it, rec);
+			if (rc == 1) {
+				if (rec->offset < r->next)
+					continue;
+				if (rec->offset >= r->limit) {
+					r->in_batch = 0;
+					return 0;
+				}
+				r->next = rec->offset + 1;
+				return 1;
+			}
+			if (rc < 0)
+				return log_fail(r->l, rc, "%s: bad record in "
+				    "batch at offset %lld", r->name,
+				    (long long)r->it.info.base_offset);
+			r->in_batch = 0;
+			if (r->it.info.last_offset + 1 > r->next)
+				r->next = r->it.info.last_offset + 1;
+		}
+		if ((rc = fetch(r, &b, &info)) != 1)
+			return rc;
+		mq_batch_iter_init(&r->it, b);
+		r->in_batch = 1;
+	}
+}
+
+int
+mq_reader_seek_time(struct mq_reader *r, int64_t ts)
+{
+	struct mq_batch_info info;
+	struct mq_batch_iter it;
+	struct mq_record rec;
+	const unsigned char *b;
+	int64_t *bases, off, last_ts, limit = r->limit;
+	size_t n, i;
+	int rc;
+
+	if ((rc = refresh(r)) != 0)
+		return rc;
+	if ((rc = seg_list(r->dirfd, &bases, &n)) != 0)
+		return fail(r, rc, "list segments");
+	off = r->st.start_offset;
+	/* Skip sealed segments whose largest timestamp is older than ts. */
+	for (i = 0; i < n && bases[i] < r->st.hw_segment; i++) {
+		if ((rc = tindex_lookup(r->dirfd, bases[i], ts, &off,
+		    &last_ts)) != 0 || last_ts < 0 || last_ts >= ts)
+			break;
+		off = i + 1 < n ? bases[i + 1] : r->st.hw_offset;
+	}
+	free(bases);
+	if ((rc = mq_reader_seek(r, off)) != 0)
+		return rc;
+	r->limit = INT64_MAX;
+	while ((rc = fetch(r, &b, &info)) == 1) {
+		if (info.max_timestamp < ts) {
+			r->next = info.last_offset + 1;
+			continue;
+		}
+		mq_batch_iter_init(&it, b);
+		while (mq_batch_iter_next(&it, &rec) == 1)
+			if (rec.offset >= r->next && rec.timestamp >= ts) {
+				r->limit = limit;
+				return mq_reader_seek(r, rec.offset);
+			}
+		r->next = info.last_offset + 1;
+	}
+	r->limit = limit;
+	if (rc < 0)
+		return rc;
+	return mq_reader_seek(r, r->st.hw_offset);
+}

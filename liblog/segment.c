@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * segment.c - the files of a partition directory: segment names, listing,
+ * creation, and lookups in the offset and time indexes.
+ *
+ * Index files are Kafka's: .index holds 8-byte entries (offset - base,
+ * file position), .timeindex 12-byte entries (timestamp, offset - base),
+ * both big-endian and sorted.  They are derived data, so a lookup that
+ * meets an entry past the data only costs the caller a longer scan.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define INDEX_ENTRY	8
+#define TINDEX_ENTRY	12
+
+void
+seg_name(char *buf, int64_t base, const char *ext)
+{
+	snprintf(buf, 32, "%020" PRId64 "%s", base, ext);
+}
+
+int
+part_open(struct mq_topic *t, int part, int *dirfd)
+{
+	char name[MQ_TOPIC_MAX + 16];
+
+	if (part < 0 || part >= t->partitions)
+		return MQ_EBADPART;
+	snprintf(name, sizeof(name), "%s-%d", t->name, part);
+	*dirfd = openat(t->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	return *dirfd == -1 ? errno : 0;
+}
+
+/* Parses "NNNNNNNNNNNNNNNNNNNN.log"; -1 if name is anything else. */
+static int64_t
+parse_seg(const char *name)
+{
+	int64_t v = 0;
+	int i;
+
+	for (i = 0; i < MQ_SEGNAME_LEN; i++) {
+		if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (name[i] - '0');
+	}
+	return strcmp(name + MQ_SEGNAME_LEN, ".log") == 0 ? v : -1;
+}
+
+static int
+cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int
+seg_list(int dirfd, int64_t **bases, size_t *n)
+{
+	struct dirent *d;
+	int64_t *v = NULL, *nv, base;
+	size_t len = 0, cap = 0;
+	DIR *dir;
+	int fd;
+
+	if ((fd = dup(dirfd)) == -1)
+		return errno;
+	if ((dir = fdopendir(fd)) == NULL) {
+		close(fd);
+		return errno;
+	}
+	rewinddir(dir);
+	while ((d = readdir(dir)) != NULL) {
+		if ((base = parse_seg(d->d_name)) < 0)
+			continue;
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				free(v);
+				closedir(dir);
+				return ENOMEM;
+			}
+			v = nv;
+		}
+		v[len++] = base;
+	}
+	closedir(dir);
+	qsort(v, len, sizeof(*v), cmp64);
+	*bases = v;
+	*n = len;
+	return 0;
+}
+
+int
+seg_create(int dirfd, int64_t base, int fds[3])
+{
+	static const char *const ext[3] = { ".log", ".index", ".timeindex" };
+	char name[32];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		seg_name(name, base, ext[i]);
+		fds[i] = openat(dirfd, name, O_RDWR | O_CREAT | O_TRUNC |
+		    O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fds[i] == -1) {
+			int err = errno;
+
+			while (i-- > 0)
+				close(fds[i]);
+			return err;
+		}
+	}
+	return 0;
+}
+
+int
+seg_open(int dirfd, int64_t base, int fds[3])
+{
+	static const char *const ext[3] = { ".log", ".index", ".timeindex" };
+	char name[32];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		seg_name(name, base, ext[i]);
+		/* Indexes are derived: a missing one is made anew. */
+		fds[i] = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC |
+		    (i > 0 ? O_CREAT : 0), 0666);
+		if (fds[i] == -1) {
+			int err = errno;
+
+			while (i-- > 0)
+				close(fds[i]);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Opens an index file read-only and counts its whole entries. */
+static int
+open_index(int dirfd, int64_t base, const char *ext, size_t entry,
+    int *fd, int64_t *n)
+{
+	struct stat sb;
+	char name[32];
+
+	seg_name(name, base, ext);
+	*n = 0;
+	if ((*fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : errno;
+	if (fstat(*fd, &sb) == -1) {
+		close(*fd);
+		*fd = -1;
+		return errno;
+	}
+	*n = sb.st_size / (off_t)entry;
+	return 0;
+}
+
+static int
+read_entry(int fd, int64_t i, unsigned char *e, size_t size)
+{
+	ssize_t n = pread(fd, e, size, (off_t)i * (off_t)size);
+
+	if (n == (ssize_t)size)
+		return 0;
+	return n == -1 ? errno : MQ_ECORRUPT;
+}
+
+int
+index_lookup(int dirfd, int64_t base, int64_t target, int64_t *pos)
+{
+	unsigned char e[INDEX_ENTRY];
+	int64_t lo = 0, hi, mid, n;
+	int fd = -1, rc;
+
+	*pos = 0;
+	if ((rc = open_index(dirfd, base, ".index", INDEX_ENTRY, &fd, &n)) ||
+	    fd == -1)
+		return rc;
+	/* Largest entry whose offset is <= target. */
+	hi = n - 1;
+	while (lo <= hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((rc = read_entry(fd, mid, e, sizeof(e))) != 0)
+			break;
+		if (base + get_be32(e) <= target) {
+			*pos = get_be32(e + 4);
+			lo = mid + 1;
+		} else
+			hi = mid - 1;
+	}
+	close(fd);
+	return rc;
+}
+
+int
+tindex_lookup(int dirfd, int64_t base, int64_t ts, int64_t *offset,
+    int64_t *last_ts)
+{
+	unsigned char e[TINDEX_ENTRY];
+	int64_t lo = 0, hi, mid, n;
+	int fd = -1, rc;
+
+	*offset = base;
+	*last_ts = -1;
+	if ((rc = open_index(dirfd, base, ".timeindex", TINDEX_ENTRY, &fd,
+	    &n)) || fd == -1)
+		return rc;
+	if (n > 0 && (rc = read_entry(fd, n - 1, e, sizeof(e))) == 0)
+		*last_ts = (int64_t)get_be64(e);
+	hi = n - 1;
+	while (rc == 0 && lo <= hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((rc = read_entry(fd, mid, e, sizeof(e))) != 0)
+			break;
+		if ((int64_t)get_be64(e) <= ts) {
+			*offset = base + get_be32(e + 8);
+			lo = mid + 1;
+		} else
+			hi = mid - 1;
+	}
+	close(fd);
+	return rc;
+}
