@@ -21,6 +21,14 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+# Objects depend on the flags they were built with, so switching
+# SANITIZE=1 on or off rebuilds everything.
+FLAGS_STAMP = .build-flags
+FLAGS_NOW = $(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS)
+ifneq ($(shell cat $(FLAGS_STAMP) 2>/dev/null),$(FLAGS_NOW))
+$(shell echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
+endif
+
 LIB_SRC = $(sort $(wildcard liblog/*.c))
 LIB_OBJ = $(LIB_SRC:.c=.o)
 CMDS = mq mq-create mq-produce mq-consume
@@ -31,14 +39,15 @@ MAN1 = $(addprefix docs/,$(addsuffix .1,$(CMDS)))
 
 all: $(CMD_BIN)
 
-liblog/%.o: liblog/%.c liblog/mq.h liblog/internal.h
+
+liblog/%.o: liblog/%.c liblog/mq.h liblog/internal.h $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -fPIC -c -o $@ $<
 
 liblog/liblog.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(LIB_OBJ)
 
-cmd/%.o: cmd/%.c cmd/common.h liblog/mq.h
+cmd/%.o: cmd/%.c cmd/common.h liblog/mq.h $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 cmd/mq: cmd/mq.o cmd/common.o liblog/liblog.a
@@ -47,25 +56,39 @@ cmd/mq: cmd/mq.o cmd/common.o liblog/liblog.a
 cmd/mq-%: cmd/mq-%.o cmd/common.o liblog/liblog.a
 	$(CC) $(LDFLAGS) -o $@ $< cmd/common.o liblog/liblog.a $(YAML_LIBS)
 
-tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h liblog/liblog.a
+tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h liblog/liblog.a \
+		$(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< liblog/liblog.a \
 		$(YAML_LIBS)
 
-unit: $(UNIT_BIN)
-	@for t in $(UNIT_BIN); do ./$$t || exit 1; done
+# The C unit tests, then every tests/*.bats file against the built
+# commands.  SANITIZE=1 runs it all under ASan and UBSan.
+check: all $(UNIT_BIN)
+	tests/run.sh
 
-check: all unit
-	PATH="$(CURDIR)/cmd:$$PATH" bats tests/
+# Builds, then runs a demo pipeline on the default log directory.
+demo: all
+	share/demo.sh
 
 lint:
 	mandoc -Tlint -Wwarning $(MAN1)
 
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(CMD_BIN) $(DESTDIR)$(BINDIR)
+	install -m 0644 liblog/liblog.a $(DESTDIR)$(LIBDIR)
+	install -m 0644 liblog/mq.h $(DESTDIR)$(INCLUDEDIR)
 	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
 
-clean:
-	rm -f liblog/*.o liblog/liblog.a cmd/*.o $(CMD_BIN) $(UNIT_BIN)
+uninstall:
+	cd $(DESTDIR)$(BINDIR) && rm -f $(CMDS)
+	rm -f $(DESTDIR)$(LIBDIR)/liblog.a $(DESTDIR)$(INCLUDEDIR)/mq.h
+	cd $(DESTDIR)$(MANDIR)/man1 && rm -f $(notdir $(MAN1))
 
-.PHONY: all unit check lint install clean
+clean:
+	rm -f liblog/*.o liblog/liblog.a cmd/*.o $(CMD_BIN) $(UNIT_BIN) \
+		$(FLAGS_STAMP)
+
+.PHONY: all check demo lint install uninstall clean
+.SECONDARY:
