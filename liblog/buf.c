@@ -90,3 +90,24 @@ mq_decoded_free(struct mq_decoded *d)
 	d->rec.keylen = d->rec.vallen = -1;
 	d->partition = -1;
 }
+
+int
+decoded_reserve_hdrs(struct mq_decoded *d, size_t n)
+{
+	struct mq_header *h;
+	size_t cap;
+
+	if (n <= d->hdrcap)
+		return 0;
+	cap = d->hdrcap > 8 ? d->hdrcap : 8;
+	while (cap < n) {
+		if (cap > SIZE_MAX / 2 / sizeof(*h))
+			return ENOMEM;
+		cap *= 2;
+	}
+	if ((h = realloc(d->hdrs, cap * sizeof(*h))) == NULL)
+		return ENOMEM;
+	d->hdrs = h;
+	d->hdrcap = cap;
+	return 0;
+}

@@ -152,23 +152,6 @@ get_field(const unsigned char **pp, const unsigned char *end, int nullok,
 }
 
 static int
-hdrs_reserve(struct mq_decoded *d, size_t n)
-{
-	struct mq_header *h;
-
-	if (n <= d->hdrcap)
-		return 0;
-	/* n is bounded by the frame, so no doubling: take what it says. */
-	if (n > SIZE_MAX / sizeof(*h))
-		return ENOMEM;
-	if ((h = realloc(d->hdrs, n * sizeof(*h))) == NULL)
-		return ENOMEM;
-	d->hdrs = h;
-	d->hdrcap = n;
-	return 0;
-}
-
-static int
 bad(const char **why, const char *msg)
 {
 	*why = msg;
@@ -229,7 +212,7 @@ mq_frame_decode(const void *buf, size_t len, size_t *used,
 	/* Each header takes 8 bytes at least: no allocating for a liar. */
 	if (count < 0 || count > (end - p) / 8)
 		return bad(why, "bad header count in frame");
-	if ((rc = hdrs_reserve(d, (size_t)count)) != 0) {
+	if ((rc = decoded_reserve_hdrs(d, (size_t)count)) != 0) {
 		*why = "out of memory";
 		return rc;
 	}

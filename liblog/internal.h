@@ -227,6 +227,9 @@ int index_lookup(int dirfd, int64_t base, int64_t target, int64_t *pos);
 int tindex_lookup(int dirfd, int64_t base, int64_t ts, int64_t *offset,
     int64_t *last_ts);
 
+/* Makes room for n headers in d->hdrs.  Returns 0 or ENOMEM. */
+int decoded_reserve_hdrs(struct mq_decoded *d, size_t n);
+
 /* Exclusive OFD lock on fd, waiting.  0 or errno. */
 int lock_exclusive(int fd);
 int lock_release(int fd);

@@ -808,32 +808,6 @@ jbytes(struct jp *j, const void **vp, ssize_t *np)
 	return 0;
 }
 
-/*
- * Makes room for n headers in d->hdrs.  Returns 0 or ENOMEM.
- */
-static int
-hdrs_reserve(struct mq_decoded *d, size_t n)
-{
-	struct mq_header *h;
-	size_t cap;
-
-	if (n <= d->hdrcap)
-		return 0;
-	cap = d->hdrcap > 8 ? d->hdrcap : 8;
-	while (cap < n) {
-		if (cap > SIZE_MAX / 2 / sizeof(*h))
-			return ENOMEM;
-		cap *= 2;
-	}
-	if (cap > SIZE_MAX / sizeof(*h))
-		return ENOMEM;
-	if ((h = realloc(d->hdrs, cap * sizeof(*h))) == NULL)
-		return ENOMEM;
-	d->hdrs = h;
-	d->hdrcap = cap;
-	return 0;
-}
-
 /* Parses null or an array of key, value, key, value... into d->hdrs. */
 static int
 jheaders(struct jp *j)
@@ -861,7 +835,7 @@ jheaders(struct jp *j)
 		if (items++ % 2 == 0) {
 			if (n < 0)
 				return bad(j, "header key may not be null");
-			if ((rc = hdrs_reserve(d, d->nhdrs + 1)) != 0)
+			if ((rc = decoded_reserve_hdrs(d, d->nhdrs + 1)) != 0)
 				return rc;
 			h = &d->hdrs[d->nhdrs];
 			h->key = v;
