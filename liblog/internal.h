@@ -221,8 +221,10 @@ int seg_open(int dirfd, int64_t base, int fds[3]);
 int index_lookup(int dirfd, int64_t base, int64_t target, int64_t *pos);
 
 /*
- * Time index lookup: the offset of the largest entry with timestamp <= ts
- * (base when none); *last_ts gets the segment's last entry time, or -1.
+ * Time index lookup: the offset of the last entry with a timestamp below
+ * ts (base when none): every record up to that offset is older than ts,
+ * so a scan for the first record at or after ts can start there.
+ * *last_ts gets the segment's last entry time, or -1.
  */
 int tindex_lookup(int dirfd, int64_t base, int64_t ts, int64_t *offset,
     int64_t *last_ts);

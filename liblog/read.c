@@ -419,10 +419,16 @@ mq_reader_seek_time(struct mq_reader *r, int64_t ts)
 	if ((rc = seg_list(r->dirfd, &bases, &n)) != 0)
 		return fail(r, rc, "list segments");
 	off = r->st.start_offset;
-	/* Skip sealed segments whose largest timestamp is older than ts. */
-	for (i = 0; i < n && bases[i] < r->st.hw_segment; i++) {
-		if ((rc = tindex_lookup(r->dirfd, bases[i], ts, &off,
-		    &last_ts)) != 0 || last_ts < 0 || last_ts >= ts)
+	/*
+	 * Skip whole sealed segments whose newest record is older than ts;
+	 * in the first one that is not, start where its time index says.
+	 */
+	for (i = 0; i < n && bases[i] <= r->st.hw_segment; i++) {
+		if (tindex_lookup(r->dirfd, bases[i], ts, &off, &last_ts) != 0) {
+			off = bases[i];
+			break;
+		}
+		if (last_ts < 0 || last_ts >= ts || bases[i] == r->st.hw_segment)
 			break;
 		off = i + 1 < n ? bases[i + 1] : r->st.hw_offset;
 	}

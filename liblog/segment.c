@@ -225,7 +225,7 @@ tindex_lookup(int dirfd, int64_t base, int64_t ts, int64_t *offset,
 		mid = lo + (hi - lo) / 2;
 		if ((rc = read_entry(fd, mid, e, sizeof(e))) != 0)
 			break;
-		if ((int64_t)get_be64(e) <= ts) {
+		if ((int64_t)get_be64(e) < ts) {
 			*offset = base + get_be32(e + 8);
 			lo = mid + 1;
 		} else
