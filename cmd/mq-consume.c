@@ -60,7 +60,6 @@ struct source {
 	struct mq_topic *t;
 	struct mq_reader *r;
 	int	part, done;
-	int	ts_type;
 };
 
 static struct mq_buf out;
@@ -112,6 +111,11 @@ parse_format(const char *f)
 	size_t len = strlen(f), i, n;
 	char *lit, *p;
 
+	if (ops != NULL) {		/* the last -F wins */
+		free((char *)ops[0].lit);
+		free(ops);
+		nops = 0;
+	}
 	if ((ops = calloc(len + 1, sizeof(*ops))) == NULL ||
 	    (lit = malloc(len + 1)) == NULL)
 		die(EXIT_FAIL, "%s", strerror(ENOMEM));
@@ -311,6 +315,7 @@ main(int argc, char *argv[])
 	char term = '\n';
 
 	prog = "mq-consume";
+	argv[0] = (char *)prog;		/* for getopt's messages */
 	while ((ch = getopt_long(argc, argv, "0d:fF:hJn:o:p:RvV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -392,7 +397,6 @@ main(int argc, char *argv[])
 			memset(s, 0, sizeof(*s));
 			s->t = t;
 			s->part = p;
-			s->ts_type = mq_topic_config(t)->timestamp_type;
 			if ((rc = mq_reader_open(t, p, &s->r)) != 0)
 				die(exit_for(rc), "%s", mq_log_errdetail(l));
 			position(l, s, how, v, follow);
@@ -416,9 +420,12 @@ main(int argc, char *argv[])
 
 			for (k = 0; k < BURST && !s->done && count != 0; k++) {
 				rc = mq_reader_next(s->r, &rec);
-				if (rc < 0)
+				if (rc < 0) {
+					/* What was read before stays output. */
+					out_flush();
 					die(exit_for(rc), "%s",
 					    mq_log_errdetail(l));
+				}
 				if (rc == 0) {
 					s->done = !follow;
 					break;
@@ -430,7 +437,7 @@ main(int argc, char *argv[])
 				if (json) {
 					if (mq_json_encode(&out,
 					    mq_topic_name(s->t), s->part,
-					    s->ts_type, &rec) != 0)
+					    rec.ts_type, &rec) != 0)
 						die(EXIT_FAIL, "%s",
 						    strerror(ENOMEM));
 				} else if (raw) {

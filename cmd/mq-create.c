@@ -41,6 +41,7 @@ main(int argc, char *argv[])
 	int ch, rc, status = EXIT_OK, if_not_exists = 0, verbose = 0, i;
 
 	prog = "mq-create";
+	argv[0] = (char *)prog;		/* for getopt's messages */
 	mq_config_init(&conf);
 	while ((ch = getopt_long(argc, argv, "c:d:hp:vV", longopts,
 	    NULL)) != -1) {

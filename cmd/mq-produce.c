@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -64,6 +65,15 @@ struct part {
 	int64_t	first, printed;		/* for --print-offsets */
 };
 
+struct input {
+	int	fd;
+	const char *name;		/* "stdin" or a file operand */
+	int64_t	recno;			/* records read from it so far */
+	char	*buf;
+	size_t	cap, have, start;
+	int	eof;
+};
+
 struct producer {
 	struct mq_log *l;
 	struct mq_topic *t;
@@ -79,6 +89,8 @@ struct producer {
 	struct mq_header hdrs[MAX_HEADERS];
 	size_t	nhdrs;
 	int64_t	max_msg;
+	int64_t	flush_ms;
+	const struct input *in;		/* being read, for messages */
 };
 
 static struct producer pr;
@@ -232,6 +244,8 @@ input_error(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (pr.in != NULL && strcmp(pr.in->name, "stdin") != 0)
+		die(status, "%s: %s: %s", pr.topic, pr.in->name, msg);
 	die(status, "%s: %s", pr.topic, msg);
 }
 
@@ -246,13 +260,26 @@ idle(int fd)
 
 /* ------------------------- Input ------------------------------------ */
 
-struct input {
-	int	fd;
-	const char *name;
-	char	*buf;
-	size_t	cap, have, start;
-	int	eof;
-};
+
+/*
+ * With --sync=none the topic's flush.ms still bounds how long written
+ * records stay unsynced: before blocking on input, wait at most that
+ * long, and fsync what was written if nothing came.
+ */
+static void
+await_input(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int i, rc;
+
+	if (pr.sync != MQ_SYNC_NONE || pr.flush_ms > INT_MAX ||
+	    poll(&p, 1, (int)pr.flush_ms) != 0)
+		return;
+	for (i = 0; i < pr.nparts; i++)
+		if (pr.parts[i].app != NULL &&
+		    (rc = mq_appender_sync(pr.parts[i].app)) != 0)
+			fail_lib(rc);
+}
 
 /*
  * Reads more into in->buf, keeping [start, have).  Grows the buffer up to
@@ -279,6 +306,7 @@ refill(struct input *in, size_t limit)
 	}
 	if (in->have == in->cap)
 		return -2;		/* full at the limit */
+	await_input(in->fd);
 	do
 		n = read(in->fd, in->buf + in->have, in->cap - in->have);
 	while (n == -1 && errno == EINTR);
@@ -303,19 +331,37 @@ find(const char *p, size_t len, const char *d, int dlen)
 	return memmem(p, len, d, (size_t)dlen);
 }
 
+/* "record at line 7" for lines, "record 7" for other delimiters. */
+static const char *
+where(const struct delim *d, int64_t recno)
+{
+	static char buf[48];
+
+	snprintf(buf, sizeof(buf), "record %s%lld", d->reclen == 1 &&
+	    d->rec[0] == '\n' ? "at line " : "", (long long)recno);
+	return buf;
+}
+
+static void
+too_big(const struct delim *d, int64_t recno, size_t len)
+{
+	input_error(EXIT_DATA, "%s is %zu bytes, over max.message.bytes %lld",
+	    where(d, recno), len, (long long)pr.max_msg);
+}
+
 static void
 delim_record(const struct delim *d, const char *p, size_t len,
     int64_t ts, int64_t recno)
 {
 	struct mq_record r = { .timestamp = ts, .keylen = -1,
 	    .headers = pr.hdrs, .nheaders = pr.nhdrs };
+	size_t total = len;
 	const char *k;
 
 	if (d->keylen > 0) {
 		if ((k = find(p, len, d->key, d->keylen)) == NULL)
-			input_error(EXIT_DATA, "record %s %lld has no key "
-			    "delimiter", d->rec[0] == '\n' && d->reclen == 1 ?
-			    "at line" : "number", (long long)recno);
+			input_error(EXIT_DATA, "%s has no key delimiter",
+			    where(d, recno));
 		r.key = p;
 		r.keylen = k - p;
 		len -= (size_t)(k - p) + (size_t)d->keylen;
@@ -324,27 +370,24 @@ delim_record(const struct delim *d, const char *p, size_t len,
 	r.value = p;
 	r.vallen = (ssize_t)len;
 	if (add(&r, -1) == MQ_ETOOBIG)
-		input_error(EXIT_DATA, "record %s %lld is %zu bytes, over "
-		    "max.message.bytes %lld", d->rec[0] == '\n' &&
-		    d->reclen == 1 ? "at line" : "number", (long long)recno,
-		    len + (r.keylen > 0 ? (size_t)r.keylen : 0),
-		    (long long)pr.max_msg);
+		input_error(EXIT_DATA, "%s is %zu bytes (a %zu-byte batch), "
+		    "over max.message.bytes %lld", where(d, recno), total,
+		    mq_batch_size1(&r), (long long)pr.max_msg);
 }
 
 /* Delimited records: lines by default, -0, -D. */
 static void
-read_delimited(struct input *in, const struct delim *d, int64_t *recno)
+read_delimited(struct input *in, const struct delim *d)
 {
 	/* A record longer than max.message.bytes can never be appended. */
 	size_t limit = (size_t)pr.max_msg + (size_t)d->reclen + 1;
 	const char *e;
 	int64_t ts;
-	ssize_t n;
 	size_t skipped = 0;
 
 	for (;;) {
-		if ((n = refill(in, limit)) == -2) {
-			/* Count the oversized record to the end, then fail. */
+		if (refill(in, limit) == -2) {
+			/* Count the oversized record to its end, then fail. */
 			skipped += in->have;
 			in->have = in->start = 0;
 			continue;
@@ -352,26 +395,22 @@ read_delimited(struct input *in, const struct delim *d, int64_t *recno)
 		ts = mq_now_ms();
 		while ((e = find(in->buf + in->start, in->have - in->start,
 		    d->rec, d->reclen)) != NULL) {
-			++*recno;
+			in->recno++;
 			if (skipped > 0)
-				input_error(EXIT_DATA, "record %lld is %zu "
-				    "bytes, over max.message.bytes %lld",
-				    (long long)*recno, skipped + (size_t)(e -
-				    in->buf), (long long)pr.max_msg);
+				too_big(d, in->recno, skipped +
+				    (size_t)(e - in->buf));
 			delim_record(d, in->buf + in->start,
-			    (size_t)(e - in->buf) - in->start, ts, *recno);
+			    (size_t)(e - in->buf) - in->start, ts, in->recno);
 			in->start = (size_t)(e - in->buf) + (size_t)d->reclen;
 		}
 		if (in->eof) {
 			if (in->have > in->start || skipped > 0) {
-				++*recno;
+				in->recno++;
 				if (skipped > 0)
-					input_error(EXIT_DATA, "record %lld is "
-					    "%zu bytes, over max.message.bytes "
-					    "%lld", (long long)*recno, skipped +
-					    in->have, (long long)pr.max_msg);
+					too_big(d, in->recno, skipped +
+					    in->have);
 				delim_record(d, in->buf + in->start,
-				    in->have - in->start, ts, *recno);
+				    in->have - in->start, ts, in->recno);
 			}
 			return;
 		}
@@ -432,7 +471,7 @@ add_decoded(struct mq_decoded *dec, int64_t now, const char *what,
 
 /* -J: one JSON envelope per line, as mq-consume -J writes them. */
 static void
-read_json(struct input *in, int64_t *recno)
+read_json(struct input *in)
 {
 	/* Escapes can take six bytes per input byte. */
 	size_t limit = (size_t)pr.max_msg * 6 + 65536;
@@ -446,7 +485,7 @@ read_json(struct input *in, int64_t *recno)
 	for (;;) {
 		if ((n = refill(in, limit)) == -2)
 			input_error(EXIT_DATA, "line %lld is over "
-			    "max.message.bytes %lld", (long long)*recno + 1,
+			    "max.message.bytes %lld", (long long)in->recno + 1,
 			    (long long)pr.max_msg);
 		now = mq_now_ms();
 		for (;;) {
@@ -456,15 +495,15 @@ read_json(struct input *in, int64_t *recno)
 				break;
 			len = (e ? (size_t)(e - in->buf) : in->have) -
 			    in->start;
-			++*recno;
+			in->recno++;
 			rc = mq_json_decode(in->buf + in->start, len, &dec,
 			    &why);
 			if (rc == MQ_EBADRECORD)
 				input_error(EXIT_DATA, "line %lld: %s",
-				    (long long)*recno, why);
+				    (long long)in->recno, why);
 			if (rc != 0)
 				die(EXIT_FAIL, "%s", mq_strerror(rc));
-			add_decoded(&dec, now, "line", *recno);
+			add_decoded(&dec, now, "line", in->recno);
 			in->start += len + (e != NULL);
 		}
 		if (in->eof)
@@ -477,7 +516,7 @@ read_json(struct input *in, int64_t *recno)
 
 /* -R: length-framed records, as mq-consume -R writes them. */
 static void
-read_raw(struct input *in, int64_t *recno)
+read_raw(struct input *in)
 {
 	size_t limit = (size_t)pr.max_msg * 2 + 65536, used;
 	struct mq_decoded dec = { 0 };
@@ -489,30 +528,38 @@ read_raw(struct input *in, int64_t *recno)
 	for (;;) {
 		if ((n = refill(in, limit)) == -2)
 			input_error(EXIT_DATA, "frame %lld is over "
-			    "max.message.bytes %lld", (long long)*recno + 1,
+			    "max.message.bytes %lld", (long long)in->recno + 1,
 			    (long long)pr.max_msg);
 		now = mq_now_ms();
 		while ((rc = mq_frame_decode(in->buf + in->start, in->have -
 		    in->start, &used, &dec, &why)) == 0) {
-			++*recno;
-			add_decoded(&dec, now, "frame", *recno);
+			in->recno++;
+			add_decoded(&dec, now, "frame", in->recno);
 			in->start += used;
 		}
 		if (rc == MQ_EBADRECORD)
 			input_error(EXIT_DATA, "frame %lld: %s",
-			    (long long)*recno + 1, why);
+			    (long long)in->recno + 1, why);
 		if (rc != EAGAIN)
 			die(EXIT_FAIL, "%s", mq_strerror(rc));
 		if (in->eof) {
 			if (in->have > in->start)
 				input_error(EXIT_DATA, "frame %lld: input ends "
-				    "inside it", (long long)*recno + 1);
+				    "inside it", (long long)in->recno + 1);
 			break;
 		}
 		if (pr.pending >= FLUSH_BYTES || idle(in->fd))
 			flush();
 	}
 	mq_decoded_free(&dec);
+}
+
+static enum mode
+set_mode(enum mode old, enum mode new)
+{
+	if (old != M_DELIM && old != new)
+		usage_error(usage_str, "-J, -l and -R do not go together");
+	return new;
 }
 
 static int
@@ -543,11 +590,12 @@ main(int argc, char *argv[])
 	const char *dir = NULL, *why;
 	char *eq;
 	enum mode mode = M_DELIM;
-	int64_t v, recno = 0;
+	int64_t v;
 	uint32_t rnd;
 	int ch, rc, i, verbose = 0;
 
 	prog = "mq-produce";
+	argv[0] = (char *)prog;		/* for getopt's messages */
 	pr.fixed = -1;
 	pr.sync = MQ_SYNC_BATCH;
 	while ((ch = getopt_long(argc, argv, "0D:d:H:hJK:lp:RvV", longopts,
@@ -579,13 +627,13 @@ main(int argc, char *argv[])
 			fputs(usage_str, stdout);
 			return EXIT_OK;
 		case 'J':
-			mode = M_JSON;
+			mode = set_mode(mode, M_JSON);
 			break;
 		case 'K':
 			parse_delim("-K", optarg, d.key, &d.keylen);
 			break;
 		case 'l':
-			mode = M_FILE;
+			mode = set_mode(mode, M_FILE);
 			break;
 		case 'p':
 			if (parse_int64(optarg, 0, MQ_PARTITIONS_MAX - 1, &v,
@@ -595,7 +643,7 @@ main(int argc, char *argv[])
 			pr.fixed = (int)v;
 			break;
 		case 'R':
-			mode = M_RAW;
+			mode = set_mode(mode, M_RAW);
 			break;
 		case 'v':
 			verbose = 1;
@@ -626,6 +674,7 @@ main(int argc, char *argv[])
 	pr.topic = argv[0];
 	pr.nparts = mq_topic_partitions(pr.t);
 	pr.max_msg = mq_topic_config(pr.t)->max_message_bytes;
+	pr.flush_ms = mq_topic_config(pr.t)->flush_ms;
 	if (pr.fixed >= pr.nparts)
 		die(EXIT_USAGE, "%s: partition %d: no such partition (the "
 		    "topic has %d)", pr.topic, pr.fixed, pr.nparts);
@@ -649,19 +698,21 @@ main(int argc, char *argv[])
 			input_error(EXIT_FAIL, "%s: %s", argv[i],
 			    strerror(errno));
 		in.have = in.start = 0;
+		in.recno = 0;
 		in.eof = 0;
+		pr.in = &in;
 		switch (mode) {
 		case M_DELIM:
-			read_delimited(&in, &d, &recno);
+			read_delimited(&in, &d);
 			break;
 		case M_FILE:
 			read_file_record(&in, &d);
 			break;
 		case M_JSON:
-			read_json(&in, &recno);
+			read_json(&in);
 			break;
 		case M_RAW:
-			read_raw(&in, &recno);
+			read_raw(&in);
 			break;
 		}
 		if (in.fd != STDIN_FILENO)

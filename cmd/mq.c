@@ -34,8 +34,7 @@ list(FILE *f)
 	fputs("\ncommands:\n", f);
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "   %-10s %s\n", cmds[i].name, cmds[i].what);
-	fputs("\nSee mq(7) and each command's page, e.g. man mq-produce.\n",
-	    f);
+	fputs("\nEach command has a manual page, e.g. man mq-produce.\n", f);
 }
 
 static void

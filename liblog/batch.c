@@ -272,8 +272,13 @@ mq_batch_iter_next(struct mq_batch_iter *it, struct mq_record *r)
 	    get_varint(&p, end, &nh) == -1 || nh < 0)
 		return MQ_ECORRUPT;
 	r->offset = it->info.base_offset + off_delta;
-	r->timestamp = it->info.attributes & MQ_ATTR_LOGAPPEND ?
-	    it->info.max_timestamp : it->info.base_timestamp + ts_delta;
+	if (it->info.attributes & MQ_ATTR_LOGAPPEND) {
+		r->timestamp = it->info.max_timestamp;
+		r->ts_type = MQ_TS_LOGAPPEND;
+	} else {
+		r->timestamp = it->info.base_timestamp + ts_delta;
+		r->ts_type = MQ_TS_CREATE;
+	}
 	r->headers = NULL;
 	r->nheaders = (size_t)nh;
 	r->hdrbuf = p;

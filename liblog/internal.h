@@ -117,11 +117,13 @@ get_varlong(const unsigned char **pp, const unsigned char *end,
 static inline int
 get_varint(const unsigned char **pp, const unsigned char *end, int32_t *v)
 {
+	const unsigned char *p = *pp;
 	int64_t l;
 
-	if (get_varlong(pp, end, 5, &l) == -1 || l < INT32_MIN ||
+	if (get_varlong(&p, end, 5, &l) == -1 || l < INT32_MIN ||
 	    l > INT32_MAX)
 		return -1;
+	*pp = p;
 	*v = (int32_t)l;
 	return 0;
 }

@@ -165,6 +165,8 @@ struct mq_record {
 	size_t	nheaders;
 	const unsigned char *hdrbuf;	/* reader side: encoded headers */
 	size_t	hdrlen;
+	int	ts_type;		/* reader side: MQ_TS_CREATE or
+					   MQ_TS_LOGAPPEND, from the batch */
 };
 
 /*
