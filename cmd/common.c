@@ -245,6 +245,16 @@ unescape(const char *s, char *out, size_t size)
 	return (int)n;
 }
 
+void
+check_name(const char *name)
+{
+	char q[64];
+
+	if (mq_name_check(name) != 0)
+		die(EXIT_USAGE, "'%s': %s", mq_quote(q, sizeof(q), name,
+		    strlen(name)), mq_strerror(MQ_EBADNAME));
+}
+
 static void
 notify_stderr(void *arg, const char *msg)
 {

@@ -54,6 +54,9 @@ int parse_time(const char *s, int64_t *ms);
  */
 int unescape(const char *s, char *out, size_t size);
 
+/* Exits 2 with a one-line message if name is not a legal topic name. */
+void check_name(const char *name);
+
 /* Resolves -d/$MQ_DIR/XDG and opens the log; dies on failure. */
 struct mq_log *open_log(const char *dir, int flags);
 

@@ -370,9 +370,7 @@ main(int argc, char *argv[])
 	if (json + raw + (ops != NULL) > 1)
 		usage_error(usage_str, "-F, -J and -R do not go together");
 	for (k = 0; k < argc; k++)
-		if (mq_name_check(argv[k]) != 0)
-			die(EXIT_USAGE, "'%s': %s", argv[k],
-			    mq_strerror(MQ_EBADNAME));
+		check_name(argv[k]);
 	signal(SIGPIPE, SIG_IGN);
 	verbose |= isatty(STDERR_FILENO);
 

@@ -85,9 +85,7 @@ main(int argc, char *argv[])
 		usage_error(usage_str, "no topic given");
 	/* Refuse bad names before touching the disk. */
 	for (i = 0; i < argc; i++)
-		if (mq_name_check(argv[i]) != 0)
-			die(EXIT_USAGE, "'%s': %s", argv[i],
-			    mq_strerror(MQ_EBADNAME));
+		check_name(argv[i]);
 
 	verbose |= isatty(STDERR_FILENO);
 	l = open_log(dir, MQ_LOG_CREATE);

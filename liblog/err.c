@@ -47,6 +47,33 @@ mq_strerror(int err)
 	return "unknown error";
 }
 
+const char *
+mq_quote(char *buf, size_t size, const void *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = s;
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		int plain = p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\';
+
+		if (n + (plain ? 1 : 4) + 4 > size) {
+			memcpy(buf + n, "...", 4);
+			return buf;
+		}
+		if (plain)
+			buf[n++] = (char)p[i];
+		else {
+			buf[n++] = '\\';
+			buf[n++] = 'x';
+			buf[n++] = hex[p[i] >> 4];
+			buf[n++] = hex[p[i] & 0xf];
+		}
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 int
 log_fail(struct mq_log *l, int err, const char *fmt, ...)
 {

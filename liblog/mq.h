@@ -51,6 +51,13 @@ enum mq_error {
 /* Returns a description of err (0, errno or enum mq_error); never NULL. */
 const char *mq_strerror(int err);
 
+/*
+ * Makes len bytes at s fit a one-line message in buf: printable ASCII as
+ * it is, other bytes as \xHH, cut short with "..." to fit size (at least
+ * 8).  Returns buf.
+ */
+const char *mq_quote(char *buf, size_t size, const void *s, size_t len);
+
 /* ------------------------------------------------------------------ */
 /* Names and directories                                               */
 

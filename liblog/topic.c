@@ -63,6 +63,15 @@ mq_dir_resolve(const char *dir, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? ENAMETOOLONG : 0;
 }
 
+static int
+bad_name(struct mq_log *l, const char *name)
+{
+	char q[64];
+
+	return log_fail(l, MQ_EBADNAME, "'%s': %s", mq_quote(q, sizeof(q),
+	    name, strlen(name)), mq_strerror(MQ_EBADNAME));
+}
+
 /* mkdir -p, for the log directory only. */
 static int
 mkdir_p(const char *path)
@@ -217,8 +226,7 @@ mq_topic_create(struct mq_log *l, const char *name, int partitions,
 	int fd = -1, rc, p;
 
 	if (mq_name_check(name) != 0)
-		return log_fail(l, MQ_EBADNAME, "'%s': %s", name,
-		    mq_strerror(MQ_EBADNAME));
+		return bad_name(l, name);
 	if (partitions < 1 || partitions > MQ_PARTITIONS_MAX)
 		return log_fail(l, MQ_EBADCONF, "%s: partitions must be "
 		    "between 1 and %d", name, MQ_PARTITIONS_MAX);
@@ -358,8 +366,7 @@ mq_topic_open(struct mq_log *l, const char *name, struct mq_topic **tp)
 
 	*tp = NULL;
 	if (mq_name_check(name) != 0)
-		return log_fail(l, MQ_EBADNAME, "'%s': %s", name,
-		    mq_strerror(MQ_EBADNAME));
+		return bad_name(l, name);
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return ENOMEM;
 	t->log = l;
