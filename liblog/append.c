@@ -79,10 +79,7 @@ mq_appender_open(struct mq_topic *t, int part, int sync,
 	snprintf(a->name, sizeof(a->name), "%s-%d", t->name, part);
 	if ((rc = part_open(t, part, &a->dirfd)) != 0) {
 		free(a);
-		if (rc == MQ_EBADPART)
-			return log_fail(t->log, rc, "%s: partition %d: %s",
-			    t->name, part, mq_strerror(rc));
-		return log_fail(t->log, rc, "%s: %s", t->name, strerror(rc));
+		return rc;
 	}
 	/* A missing state file is rebuilt from the segments. */
 	a->statefd = openat(a->dirfd, STATE_FILE, O_RDWR | O_CREAT |

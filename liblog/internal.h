@@ -200,7 +200,10 @@ int pstate_write(int fd, const struct pstate *s);
 /* "NNNN...NNNN.ext" for base offset base; buf holds 32 bytes. */
 void seg_name(char *buf, int64_t base, const char *ext);
 
-/* Opens topics/TOPIC/TOPIC-part.  Returns 0, errno, MQ_EBADPART. */
+/*
+ * Opens topics/TOPIC/TOPIC-part, setting the log's error detail on
+ * failure.  Returns 0, errno, MQ_EBADPART, MQ_ECORRUPT (directory missing).
+ */
 int part_open(struct mq_topic *t, int part, int *dirfd);
 
 /*

@@ -108,10 +108,7 @@ mq_reader_open(struct mq_topic *t, int part, struct mq_reader **rp)
 	}
 	if ((rc = part_open(t, part, &r->dirfd)) != 0) {
 		free(r);
-		if (rc == MQ_EBADPART)
-			return log_fail(t->log, rc, "%s: partition %d: %s",
-			    t->name, part, mq_strerror(rc));
-		return log_fail(t->log, rc, "%s: %s", t->name, strerror(rc));
+		return rc;
 	}
 	r->statefd = openat(r->dirfd, STATE_FILE, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC);

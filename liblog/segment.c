@@ -32,13 +32,23 @@ int
 part_open(struct mq_topic *t, int part, int *dirfd)
 {
 	char name[MQ_TOPIC_MAX + 16];
+	int rc;
 
 	if (part < 0 || part >= t->partitions)
-		return MQ_EBADPART;
+		return log_fail(t->log, MQ_EBADPART, "%s: partition %d: %s "
+		    "(the topic has %d)", t->name, part,
+		    mq_strerror(MQ_EBADPART), t->partitions);
 	snprintf(name, sizeof(name), "%s-%d", t->name, part);
 	*dirfd = openat(t->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
-	return *dirfd == -1 ? errno : 0;
+	if (*dirfd != -1)
+		return 0;
+	rc = errno;
+	if (rc == ENOENT)
+		return log_fail(t->log, MQ_ECORRUPT, "%s: partition directory "
+		    "%s is missing (topic.yaml says %d partitions)", t->name,
+		    name, t->partitions);
+	return log_fail(t->log, rc, "%s: %s", name, strerror(rc));
 }
 
 /* Parses "NNNNNNNNNNNNNNNNNNNN.log"; -1 if name is anything else. */
