@@ -40,7 +40,8 @@ list(FILE *f)
 static void
 run(const char *cmd, char *argv[])
 {
-	char self[PATH_MAX], path[PATH_MAX + 80], name[64], *slash;
+	char self[PATH_MAX], path[PATH_MAX + 80], found[PATH_MAX + 80] = "";
+	char name[64], *slash;
 	const char *p;
 	ssize_t n;
 
@@ -56,14 +57,30 @@ run(const char *cmd, char *argv[])
 		if ((slash = strrchr(self, '/')) != NULL) {
 			*slash = '\0';
 			snprintf(path, sizeof(path), "%s/%s", self, name);
-			execv(path, argv);
+			if (access(path, X_OK) == 0)
+				execv(path, argv);
 		}
 	}
-	execvp(name, argv);
-	if (errno == ENOENT)
-		die(EXIT_USAGE, "'%s' is not an mq command; see 'mq help'",
-		    cmd);
-	die(EXIT_FAIL, "%s: %s", name, strerror(errno));
+	/* Our own $PATH walk: execvp's EACCES for an unsearchable directory
+	 * would make a missing command look like one that cannot run. */
+	if ((p = getenv("PATH")) == NULL || *p == '\0')
+		p = "/usr/local/bin:/usr/bin:/bin";
+	for (; *p != '\0'; p += *p == ':') {
+		size_t len = strcspn(p, ":");
+
+		snprintf(path, sizeof(path), "%.*s%s%s", (int)len, p,
+		    len > 0 ? "/" : "", name);
+		p += len;
+		if (access(path, X_OK) == 0) {
+			execv(path, argv);
+			die(EXIT_FAIL, "%s: %s", path, strerror(errno));
+		}
+		if (found[0] == '\0' && access(path, F_OK) == 0)
+			snprintf(found, sizeof(found), "%s", path);
+	}
+	if (found[0] != '\0')
+		die(EXIT_FAIL, "%s: %s", found, strerror(EACCES));
+	die(EXIT_USAGE, "'%s' is not an mq command; see 'mq help'", cmd);
 }
 
 int
