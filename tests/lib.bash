@@ -1,0 +1,84 @@
+# tests/lib.bash - what every mq bats file shares: `load lib`.
+#
+# Each test gets a fresh, empty log directory in $mq_dir (exported as
+# MQ_DIR), a private HOME and no XDG_DATA_HOME, so no test can touch the
+# real ~/.local/share/mq.  A file that needs its own setup or teardown
+# defines setup()/teardown() and calls mq_setup/mq_teardown from it.
+#
+# The commands come from $PATH: `make check` puts the build's cmd/ first.
+
+mq_setup() {
+	mq_dir=$BATS_TEST_TMPDIR/log
+	mkdir -p "$mq_dir" "$BATS_TEST_TMPDIR/home"
+	export MQ_DIR=$mq_dir
+	export HOME=$BATS_TEST_TMPDIR/home
+	unset XDG_DATA_HOME
+	mq_bg_pids=()
+}
+
+# Kills what a test started with `... & mq_bg_pids+=($!)`.
+mq_teardown() {
+	local pid
+
+	for pid in "${mq_bg_pids[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+}
+
+setup() {
+	mq_setup
+}
+
+teardown() {
+	mq_teardown
+}
+
+# make_topic NAME [mq-create options...]
+make_topic() {
+	local name=$1
+
+	shift
+	mq-create "$@" "$name"
+}
+
+# produce_lines TOPIC N [mq-produce options...]: the records 1..N.
+produce_lines() {
+	local topic=$1 n=$2
+
+	shift 2
+	seq "$n" | mq-produce "$@" "$topic"
+}
+
+# count_records TOPIC [mq-consume options...]: how many records it reads.
+count_records() {
+	local topic=$1
+
+	shift
+	mq-consume -F '%o\n' "$@" "$topic" | wc -l | tr -d ' '
+}
+
+# now_ms: the time in milliseconds since the epoch.
+now_ms() {
+	date +%s%3N
+}
+
+# wait_until SECONDS COMMAND...: runs COMMAND every 0.05 s until it
+# succeeds; fails if it still does not after SECONDS.
+wait_until() {
+	local tries=$(($1 * 20))
+
+	shift
+	while ! "$@"; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || return 1
+		sleep 0.05
+	done
+}
+
+# same GOT WANT: string equality that shows both sides when it fails.
+same() {
+	[ "$1" = "$2" ] && return 0
+	printf 'got:  %q\nwant: %q\n' "$1" "$2" >&2
+	return 1
+}
