@@ -22,12 +22,11 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 # Objects depend on the flags they were built with, so switching
-# SANITIZE=1 on or off rebuilds everything.
+# SANITIZE=1 on or off rebuilds everything.  The stamp is rewritten only
+# when the flags change.
 FLAGS_STAMP = .build-flags
 FLAGS_NOW = $(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS)
-ifneq ($(shell cat $(FLAGS_STAMP) 2>/dev/null),$(FLAGS_NOW))
-$(shell echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
-endif
+MAKEFLAGS += --no-builtin-rules
 
 LIB_SRC = $(sort $(wildcard liblog/*.c))
 LIB_OBJ = $(LIB_SRC:.c=.o)
@@ -66,6 +65,9 @@ tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h liblog/liblog.a \
 check: all $(UNIT_BIN)
 	tests/run.sh
 
+$(FLAGS_STAMP): FORCE
+	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
+
 # Builds, then runs a demo pipeline on the default log directory.
 demo: all
 	share/demo.sh
@@ -90,5 +92,5 @@ clean:
 	rm -f liblog/*.o liblog/liblog.a cmd/*.o $(CMD_BIN) $(UNIT_BIN) \
 		$(FLAGS_STAMP)
 
-.PHONY: all check demo lint install uninstall clean
+.PHONY: all check demo lint install uninstall clean FORCE
 .SECONDARY:
