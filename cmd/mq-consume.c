@@ -65,6 +65,7 @@ struct source {
 static struct mq_buf out;
 static struct op *ops;
 static size_t nops;
+static char *litbuf;			/* the literals ops point into */
 
 /* Writes the buffer out.  Returns 0, or -1 when the reader went away. */
 static int
@@ -109,17 +110,16 @@ parse_format(const char *f)
 {
 	static const char toks[] = "skoptThSK%";
 	size_t len = strlen(f), i, n;
-	char *lit, *p;
+	char *p;
 
-	if (ops != NULL) {		/* the last -F wins */
-		free((char *)ops[0].lit);
-		free(ops);
-		nops = 0;
-	}
+	/* The last -F wins. */
+	free(ops);
+	free(litbuf);
+	nops = 0;
 	if ((ops = calloc(len + 1, sizeof(*ops))) == NULL ||
-	    (lit = malloc(len + 1)) == NULL)
+	    (litbuf = malloc(len + 1)) == NULL)
 		die(EXIT_FAIL, "%s", strerror(ENOMEM));
-	p = lit;
+	p = litbuf;
 	for (i = 0; i < len; ) {
 		if (f[i] == '%') {
 			if (f[i + 1] == '\0' || strchr(toks, f[i + 1]) == NULL)
@@ -471,5 +471,16 @@ main(int argc, char *argv[])
 		out_flush();
 	if (verbose)
 		warnmsg("%lld records", (long long)seen);
+	/* Each topic is closed once: its sources are consecutive. */
+	for (i = 0; i < nsrc; i++) {
+		mq_reader_close(src[i].r);
+		if (i + 1 == nsrc || src[i + 1].t != src[i].t)
+			mq_topic_close(src[i].t);
+	}
+	free(src);
+	mq_buf_free(&out);
+	free(ops);
+	free(litbuf);
+	mq_log_close(l);
 	return EXIT_OK;
 }

@@ -720,11 +720,20 @@ main(int argc, char *argv[])
 	}
 	flush();
 	for (i = 0; i < pr.nparts; i++) {
-		if (pr.parts[i].app == NULL)
-			continue;
-		if ((rc = mq_appender_close(pr.parts[i].app)) != 0)
+		struct part *p = &pr.parts[i];
+
+		if (p->app != NULL && (rc = mq_appender_close(p->app)) != 0)
 			fail_lib(rc);
+		for (size_t j = 0; j < p->cap; j++)
+			mq_batch_free(&p->batches[j]);
+		free(p->batches);
 	}
+	free(pr.parts);
+	free(pr.ptrs);
+	free(pr.order);
+	free(in.buf);
+	mq_topic_close(pr.t);
+	mq_log_close(pr.l);
 	if (verbose)
 		warnmsg("%s: %lld records", pr.topic, (long long)pr.records);
 	if (fclose(stdout) == EOF)
