@@ -484,7 +484,12 @@ begin(struct mq_appender *a)
 static void
 undo(struct mq_appender *a)
 {
-	if (a->segbase != a->pub.hw_segment)
+	struct stat sb;
+
+	/* Only ever shorten: a segment already shorter than its committed
+	 * size is damage to report, not to pad with zeros. */
+	if (a->segbase != a->pub.hw_segment || fstat(a->fds[0], &sb) == -1 ||
+	    sb.st_size <= a->pub.hw_pos)
 		return;
 	if (ftruncate(a->fds[0], (off_t)a->pub.hw_pos) == 0) {
 		(void)!ftruncate(a->fds[1], (off_t)a->pub.index_entries *
