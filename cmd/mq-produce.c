@@ -423,14 +423,20 @@ read_delimited(struct input *in, const struct delim *d)
 static void
 read_file_record(struct input *in, const struct delim *d)
 {
-	size_t limit = (size_t)pr.max_msg + 1;
+	size_t limit = (size_t)pr.max_msg + 1, skipped = 0;
 	ssize_t n;
 
-	while ((n = refill(in, limit)) != 0) {
-		if (n == -2)
-			input_error(EXIT_DATA, "%s is over max.message.bytes "
-			    "%lld", in->name, (long long)pr.max_msg);
-	}
+	/* Past the limit, only count the bytes: the size goes in the error. */
+	while ((n = refill(in, limit)) != 0)
+		if (n == -2) {
+			skipped += in->have;
+			in->have = 0;
+		}
+	if (skipped > 0)
+		input_error(EXIT_DATA, "record is %zu bytes, over "
+		    "max.message.bytes %lld", skipped + in->have,
+		    (long long)pr.max_msg);
+
 	struct mq_record r = { .timestamp = mq_now_ms(), .keylen = -1,
 	    .headers = pr.hdrs, .nheaders = pr.nhdrs };
 	const char *p = in->buf, *k;
@@ -438,8 +444,7 @@ read_file_record(struct input *in, const struct delim *d)
 
 	if (d->keylen > 0) {
 		if ((k = find(p, len, d->key, d->keylen)) == NULL)
-			input_error(EXIT_DATA, "%s has no key delimiter",
-			    in->name);
+			input_error(EXIT_DATA, "record has no key delimiter");
 		r.key = p;
 		r.keylen = k - p;
 		len -= (size_t)(k - p) + (size_t)d->keylen;
@@ -448,9 +453,9 @@ read_file_record(struct input *in, const struct delim *d)
 	r.value = p;
 	r.vallen = (ssize_t)len;
 	if (add(&r, -1) == MQ_ETOOBIG)
-		input_error(EXIT_DATA, "%s is %zu bytes, over "
-		    "max.message.bytes %lld", in->name, in->have,
-		    (long long)pr.max_msg);
+		input_error(EXIT_DATA, "record is %zu bytes (a %zu-byte batch), "
+		    "over max.message.bytes %lld", in->have,
+		    mq_batch_size1(&r), (long long)pr.max_msg);
 }
 
 /* Fills in what a decoded record left open, checks it, adds it. */
