@@ -118,6 +118,24 @@ fail(struct mq_appender *a, int rc, const char *what)
 	    mq_strerror(rc));
 }
 
+/* Queues a time index entry if the segment's largest time grew. */
+static int
+queue_tindex(struct mq_appender *a)
+{
+	unsigned char e[TINDEX_ENTRY];
+	int rc;
+
+	if (a->st.seg_max_ts <= a->st.last_tindex_ts)
+		return 0;
+	put_be64(e, (uint64_t)a->st.seg_max_ts);
+	put_be32(e + 8, (uint32_t)(a->st.seg_max_ts_offset - a->segbase));
+	if ((rc = mq_buf_add(&a->tidx, e, TINDEX_ENTRY)) != 0)
+		return rc;
+	a->st.tindex_entries++;
+	a->st.last_tindex_ts = a->st.seg_max_ts;
+	return 0;
+}
+
 /*
  * Kafka's LogSegment.append bookkeeping for a batch placed at pos: track
  * the largest timestamp, and once more than index.interval.bytes were
@@ -145,14 +163,23 @@ note_batch(struct mq_appender *a, int64_t pos, int64_t last_offset,
 		return rc;
 	a->st.index_entries++;
 	a->st.last_index_pos = pos;
-	if (a->st.seg_max_ts <= a->st.last_tindex_ts)
+	return queue_tindex(a);
+}
+
+/* Writes the queued entries, the last of count entries of size bytes. */
+static int
+write_entries(struct mq_appender *a, int fd, struct mq_buf *q,
+    uint32_t count, size_t size)
+{
+	int rc;
+
+	if (q->len == 0)
 		return 0;
-	put_be64(e, (uint64_t)a->st.seg_max_ts);
-	put_be32(e + 8, (uint32_t)(a->st.seg_max_ts_offset - a->segbase));
-	if ((rc = mq_buf_add(&a->tidx, e, TINDEX_ENTRY)) != 0)
-		return rc;
-	a->st.tindex_entries++;
-	a->st.last_tindex_ts = a->st.seg_max_ts;
+	rc = pwrite_all(fd, q->p, q->len, (off_t)count * (off_t)size -
+	    (off_t)q->len);
+	if (rc != 0)
+		return fail(a, rc, "write index");
+	q->len = 0;
 	return 0;
 }
 
@@ -186,22 +213,10 @@ write_run(struct mq_appender *a)
 	}
 	a->niov = 0;
 	a->run_pos = at;
-	if (a->idx.len > 0) {
-		rc = pwrite_all(a->fds[1], a->idx.p, a->idx.len,
-		    (off_t)a->st.index_entries * INDEX_ENTRY -
-		    (off_t)a->idx.len);
-		if (rc != 0)
-			return fail(a, rc, "write index");
-		a->idx.len = 0;
-	}
-	if (a->tidx.len > 0) {
-		rc = pwrite_all(a->fds[2], a->tidx.p, a->tidx.len,
-		    (off_t)a->st.tindex_entries * TINDEX_ENTRY -
-		    (off_t)a->tidx.len);
-		if (rc != 0)
-			return fail(a, rc, "write time index");
-		a->tidx.len = 0;
-	}
+	if ((rc = write_entries(a, a->fds[1], &a->idx, a->st.index_entries,
+	    INDEX_ENTRY)) != 0 || (rc = write_entries(a, a->fds[2], &a->tidx,
+	    a->st.tindex_entries, TINDEX_ENTRY)) != 0)
+		return rc;
 	return 0;
 }
 
@@ -248,20 +263,10 @@ reset_segment_state(struct pstate *s)
 static int
 roll(struct mq_appender *a)
 {
-	unsigned char e[TINDEX_ENTRY];
 	int fds[3], rc, i;
 
-	if ((rc = write_run(a)) != 0)
+	if ((rc = queue_tindex(a)) != 0 || (rc = write_run(a)) != 0)
 		return rc;
-	if (a->st.seg_max_ts > a->st.last_tindex_ts) {
-		put_be64(e, (uint64_t)a->st.seg_max_ts);
-		put_be32(e + 8, (uint32_t)(a->st.seg_max_ts_offset -
-		    a->segbase));
-		rc = pwrite_all(a->fds[2], e, sizeof(e),
-		    (off_t)a->st.tindex_entries * TINDEX_ENTRY);
-		if (rc != 0)
-			return fail(a, rc, "write time index");
-	}
 	if (a->sync != MQ_SYNC_NONE && (rc = sync_segment(a)) != 0)
 		return rc;
 	if ((rc = seg_create(a->dirfd, a->leo, fds)) != 0)

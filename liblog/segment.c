@@ -111,20 +111,23 @@ seg_list(int dirfd, int64_t **bases, size_t *n)
 	return 0;
 }
 
-int
-seg_create(int dirfd, int64_t base, int fds[3])
+/*
+ * Opens (flags 0) or creates (O_CREAT | O_TRUNC) a segment's three files.
+ * Indexes are derived, so opening makes a missing one anew.
+ */
+static int
+seg_files(int dirfd, int64_t base, int fds[3], int flags)
 {
 	static const char *const ext[3] = { ".log", ".index", ".timeindex" };
 	char name[32];
-	int i;
+	int i, err;
 
 	for (i = 0; i < 3; i++) {
 		seg_name(name, base, ext[i]);
-		fds[i] = openat(dirfd, name, O_RDWR | O_CREAT | O_TRUNC |
-		    O_NOFOLLOW | O_CLOEXEC, 0666);
+		fds[i] = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC |
+		    flags | (i > 0 ? O_CREAT : 0), 0666);
 		if (fds[i] == -1) {
-			int err = errno;
-
+			err = errno;
 			while (i-- > 0)
 				close(fds[i]);
 			return err;
@@ -134,26 +137,15 @@ seg_create(int dirfd, int64_t base, int fds[3])
 }
 
 int
+seg_create(int dirfd, int64_t base, int fds[3])
+{
+	return seg_files(dirfd, base, fds, O_CREAT | O_TRUNC);
+}
+
+int
 seg_open(int dirfd, int64_t base, int fds[3])
 {
-	static const char *const ext[3] = { ".log", ".index", ".timeindex" };
-	char name[32];
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		seg_name(name, base, ext[i]);
-		/* Indexes are derived: a missing one is made anew. */
-		fds[i] = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC |
-		    (i > 0 ? O_CREAT : 0), 0666);
-		if (fds[i] == -1) {
-			int err = errno;
-
-			while (i-- > 0)
-				close(fds[i]);
-			return err;
-		}
-	}
-	return 0;
+	return seg_files(dirfd, base, fds, 0);
 }
 
 /* Opens an index file read-only and counts its whole entries. */
