@@ -63,7 +63,7 @@ tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h liblog/liblog.a \
 # The C unit tests, then every tests/*.bats file against the built
 # commands.  SANITIZE=1 runs it all under ASan and UBSan.
 check: all $(UNIT_BIN)
-	tests/run.sh
+	MQ_SANITIZE=$(SANITIZE) tests/run.sh
 
 $(FLAGS_STAMP): FORCE
 	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@

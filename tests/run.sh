@@ -11,6 +11,7 @@ for t in tests/unit/test_*; do
 	./"$t" 2>&1 | tee -a "$log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
+export MQ_SANITIZE="${MQ_SANITIZE:-}"
 PATH="$(pwd)/cmd:$PATH" bats --tap tests/ 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 passed=$(grep -c '^ok ' "$log")
