@@ -81,6 +81,7 @@ struct producer {
 	int	nparts, fixed, rr, sync;
 	struct part *parts;
 	struct mq_batch **ptrs;
+	size_t	ptrcap;
 	size_t	pending;		/* bytes in unflushed batches */
 	int64_t	records;
 	int	print_offsets;
@@ -163,9 +164,13 @@ open_batch(int n)
 			mq_batch_init(&nb[i], (size_t)pr.max_msg);
 		p->batches = nb;
 		p->cap = cap;
-		if ((pr.ptrs = realloc(pr.ptrs, cap * sizeof(*pr.ptrs))) ==
+	}
+	/* flush() hands the library an array of any partition's batches. */
+	if (p->cap > pr.ptrcap) {
+		if ((pr.ptrs = realloc(pr.ptrs, p->cap * sizeof(*pr.ptrs))) ==
 		    NULL)
 			die(EXIT_FAIL, "%s", strerror(ENOMEM));
+		pr.ptrcap = p->cap;
 	}
 	p->open = 1;
 	return &p->batches[p->nb++];
@@ -196,18 +201,19 @@ add(const struct mq_record *r, int named)
 	size_t before;
 	int n, rc;
 
-	if ((int64_t)mq_batch_size1(r) > pr.max_msg)
-		return MQ_ETOOBIG;
 	n = choose(r, named);
 	b = open_batch(n);
 	before = b->len;
-	if ((rc = mq_batch_add(b, r)) == MQ_ETOOBIG) {
+	if ((rc = mq_batch_add(b, r)) == MQ_ETOOBIG && b->count > 0) {
 		mq_batch_finish(b, 0);
 		pr.parts[n].open = 0;
 		b = open_batch(n);
 		before = b->len;
 		rc = mq_batch_add(b, r);
 	}
+	/* Even an empty batch of max.message.bytes cannot hold it. */
+	if (rc == MQ_ETOOBIG)
+		return rc;
 	if (rc != 0)
 		die(EXIT_FAIL, "%s", mq_strerror(rc));
 	pr.pending += b->len - before;

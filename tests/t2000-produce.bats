@@ -943,3 +943,14 @@ r2"
 	[[ $stderr == "mq-produce: t: "*"frame 1"* ]]
 	same "$(count_records t)" 0
 }
+
+@test "one flush with many batches for one partition and few for another" {
+	# Small batches: partition 0 ("21") gets dozens in one flush, and
+	# partition 1 ("abc") starts its first batches after that.
+	make_topic t -p 2 -c max.message.bytes=1000
+	{ seq 3000 | sed 's/^/21:/'; seq 100 | sed 's/^/abc:/'; } >"$BATS_TEST_TMPDIR/in"
+	mq-produce -K : t <"$BATS_TEST_TMPDIR/in"
+	same "$(mq-consume -p 0 -F '%s\n' t | wc -l)" 3000
+	same "$(mq-consume -p 1 -F '%s\n' t | wc -l)" 100
+	same "$(mq-consume -p 0 t | tail -n 1)" 3000
+}
