@@ -41,6 +41,7 @@ struct mq_appender {
 	int	niov, iovcap;
 	struct mq_buf idx, tidx;	/* index entries not yet written */
 	int64_t	unsynced;		/* records since the last fsync */
+	int	checked;		/* newer segments listed once */
 	int64_t	synced_ms;
 	char	name[MQ_TOPIC_MAX + 16]; /* TOPIC-P, for messages */
 };
@@ -263,17 +264,29 @@ reset_segment_state(struct pstate *s)
 static int
 roll(struct mq_appender *a)
 {
+	static const char *const ext[3] = { ".log", ".index", ".timeindex" };
+	const struct mq_config *c = &a->t->config;
+	char name[32];
 	int fds[3], rc, i;
 
 	if ((rc = queue_tindex(a)) != 0 || (rc = write_run(a)) != 0)
 		return rc;
-	if (a->sync != MQ_SYNC_NONE && (rc = sync_segment(a)) != 0)
+	/* A sealed segment is never written again: with flush.* set,
+	 * --sync=none syncs it now or never. */
+	if ((a->sync != MQ_SYNC_NONE || (a->unsynced > 0 &&
+	    (c->flush_messages != INT64_MAX || c->flush_ms != INT64_MAX))) &&
+	    (rc = sync_segment(a)) != 0)
 		return rc;
 	if ((rc = seg_create(a->dirfd, a->leo, fds)) != 0)
-		return fail(a, rc, "new segment");
+		return log_fail(a->l, rc, "%s: new segment %020lld.log: %s",
+		    a->name, (long long)a->leo, rc == EEXIST ? "exists and "
+		    "holds data: run mq-check" : mq_strerror(rc));
 	if (a->sync != MQ_SYNC_NONE && (rc = fsync_dir(a->dirfd)) != 0) {
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < 3; i++) {
 			close(fds[i]);
+			seg_name(name, a->leo, ext[i]);
+			unlinkat(a->dirfd, name, 0);
+		}
 		return fail(a, rc, "fsync directory");
 	}
 	close_segment(a);
@@ -282,41 +295,64 @@ roll(struct mq_appender *a)
 	reset_segment_state(&a->st);
 	a->st.hw_segment = a->leo;
 	a->pos = a->run_pos = 0;
-	return publish(a);
+	if ((rc = publish(a)) != 0)
+		return rc;
+	/* The state must not name an older segment than durable data. */
+	if (a->sync != MQ_SYNC_NONE && fsync(a->statefd) == -1)
+		return fail(a, errno, "fsync " STATE_FILE);
+	return 0;
 }
 
-/* Removes empty segment files newer than the active one: a roll that
- * died before it was published. */
-static void
-drop_orphans(struct mq_appender *a)
+/*
+ * Looks at segments newer than the one partition.state names.  An empty
+ * one is a roll that died before it was published: it is removed.  One
+ * that holds data means partition.state is older than the segments (a
+ * power loss kept an old copy), so the state is rebuilt from the newest
+ * segment and *rebuilt is set.  Without full, only the segment a roll at
+ * the committed end would have made is looked at: that is all a writer
+ * killed while this process runs can leave.  A full listing is made at an
+ * appender's first append and before any recovery.
+ */
+static int
+check_newer(struct mq_appender *a, int full, int *rebuilt)
 {
 	static const char *const ext[3] = { ".log", ".index", ".timeindex" };
-	int64_t *bases;
-	size_t n, i;
+	int64_t *bases = NULL, one = a->st.hw_offset, newest = -1, start;
 	struct stat sb;
 	char name[32];
-	int j;
+	size_t n = 1, i;
+	int rc, j;
 
-	if (seg_list(a->dirfd, &bases, &n) != 0)
-		return;
+	*rebuilt = 0;
+	if (full && (rc = seg_list(a->dirfd, &bases, &n)) != 0)
+		return fail(a, rc, "list segments");
 	for (i = 0; i < n; i++) {
-		if (bases[i] <= a->segbase)
+		int64_t base = full ? bases[i] : one;
+
+		seg_name(name, base, ".log");
+		if (base <= a->st.hw_segment ||
+		    fstatat(a->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;
-		seg_name(name, bases[i], ".log");
-		if (fstatat(a->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
-			continue;
-		if (sb.st_size != 0) {
-			log_notify(a->l, "%s: %s lies past the active segment "
-			    "and holds data: left alone, run mq-check",
-			    a->name, name);
+		if (sb.st_size > 0) {
+			newest = base;
 			continue;
 		}
 		for (j = 0; j < 3; j++) {
-			seg_name(name, bases[i], ext[j]);
+			seg_name(name, base, ext[j]);
 			unlinkat(a->dirfd, name, 0);
 		}
 	}
 	free(bases);
+	if (newest < 0)
+		return 0;
+	seg_name(name, newest, ".log");
+	log_notify(a->l, "%s: %s is older than segment %s: rebuilt from the "
+	    "segments", a->name, STATE_FILE, name);
+	start = a->st.start_offset;
+	pstate_init(&a->st, newest);
+	a->st.start_offset = start;
+	*rebuilt = 1;
+	return 0;
 }
 
 /*
@@ -402,7 +438,7 @@ recover(struct mq_appender *a, int64_t size)
 	free(buf);
 	if (err != 0)
 		return fail(a, err, "recovery");
-	if (at < size && a->leo < synced)
+	if (a->leo < synced)
 		return log_fail(a->l, MQ_ECORRUPT, "%s: damage inside synced "
 		    "data at position %lld of %s (%s): not cut, run mq-check",
 		    a->name, (long long)at, seg, why);
@@ -418,7 +454,6 @@ recover(struct mq_appender *a, int64_t size)
 		return rc;
 	if (a->sync != MQ_SYNC_NONE && (rc = sync_segment(a)) != 0)
 		return rc;
-	drop_orphans(a);
 	return publish(a);
 }
 
@@ -454,7 +489,7 @@ begin(struct mq_appender *a)
 {
 	struct stat sb;
 	char seg[32];
-	int rc;
+	int rc, rebuilt;
 
 	if ((rc = lock_exclusive(a->statefd)) != 0)
 		return fail(a, rc, "lock");
@@ -463,18 +498,27 @@ begin(struct mq_appender *a)
 		rc = rebuild_state(a);
 	if (rc != 0)
 		return fail(a, rc, STATE_FILE);
-	if (a->segbase != a->st.hw_segment) {
-		close_segment(a);
-		if ((rc = seg_open(a->dirfd, a->st.hw_segment, a->fds)) != 0) {
-			seg_name(seg, a->st.hw_segment, ".log");
-			return log_fail(a->l, rc == ENOENT ? MQ_ECORRUPT : rc,
-			    "%s: active segment %s: %s", a->name, seg,
-			    strerror(rc));
+	for (;;) {
+		if (a->segbase != a->st.hw_segment) {
+			close_segment(a);
+			rc = seg_open(a->dirfd, a->st.hw_segment, a->fds);
+			if (rc != 0) {
+				seg_name(seg, a->st.hw_segment, ".log");
+				return log_fail(a->l, rc == ENOENT ?
+				    MQ_ECORRUPT : rc, "%s: active segment %s: %s",
+				    a->name, seg, strerror(rc));
+			}
+			a->segbase = a->st.hw_segment;
 		}
-		a->segbase = a->st.hw_segment;
+		if (fstat(a->fds[0], &sb) == -1)
+			return fail(a, errno, "stat");
+		if ((rc = check_newer(a, !a->checked ||
+		    sb.st_size != a->st.hw_pos, &rebuilt)) != 0)
+			return rc;
+		a->checked = 1;
+		if (!rebuilt)
+			break;
 	}
-	if (fstat(a->fds[0], &sb) == -1)
-		return fail(a, errno, "stat");
 	a->pub = a->st;
 	a->leo = a->st.hw_offset;
 	a->pos = a->run_pos = a->st.hw_pos;
@@ -526,7 +570,7 @@ mq_append(struct mq_appender *a, struct mq_batch *const *batches, size_t n,
     int64_t *first)
 {
 	const struct mq_config *c = &a->t->config;
-	int64_t now = mq_now_ms(), records = 0;
+	int64_t now = mq_now_ms();
 	size_t i;
 	int rc;
 
@@ -538,6 +582,11 @@ mq_append(struct mq_appender *a, struct mq_batch *const *batches, size_t n,
 		unsigned char *h = b->buf;
 		int64_t max_ts;
 
+		if (b->count < 1 || b->len < MQ_BATCH_HEADER) {
+			rc = log_fail(a->l, EINVAL, "%s: a batch without "
+			    "records", a->name);
+			goto out;
+		}
 		if ((int64_t)b->len > c->max_message_bytes) {
 			rc = log_fail(a->l, MQ_ETOOBIG, "%s: batch of %zu bytes "
 			    "is over max.message.bytes %lld", a->name, b->len,
@@ -565,15 +614,14 @@ mq_append(struct mq_appender *a, struct mq_batch *const *batches, size_t n,
 			goto out;
 		a->pos += (int64_t)b->len;
 		a->leo += b->count;
-		records += b->count;
+		if (a->sync == MQ_SYNC_NONE)
+			a->unsynced += b->count;
 		if (a->sync == MQ_SYNC_ALWAYS && ((rc = write_run(a)) != 0 ||
 		    (rc = sync_segment(a)) != 0 || (rc = publish(a)) != 0))
 			goto out;
 	}
 	if ((rc = write_run(a)) != 0)
 		goto out;
-	if (a->sync == MQ_SYNC_NONE)
-		a->unsynced += records;
 	if (a->sync == MQ_SYNC_BATCH || (a->unsynced > 0 &&
 	    (a->unsynced >= c->flush_messages ||
 	    mq_now_ms() - a->synced_ms >= c->flush_ms)))

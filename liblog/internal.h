@@ -213,8 +213,9 @@ int part_open(struct mq_topic *t, int part, int *dirfd);
 int seg_list(int dirfd, int64_t **bases, size_t *n);
 
 /*
- * Creates empty .log, .index and .timeindex for base (truncating), or
- * opens them read-write; fds gets the three descriptors in that order.
+ * Creates empty .log, .index and .timeindex for base, or opens them
+ * read-write; fds gets the three descriptors in that order.  seg_create
+ * takes over an empty .log but returns EEXIST for one that holds data.
  */
 int seg_create(int dirfd, int64_t base, int fds[3]);
 int seg_open(int dirfd, int64_t base, int fds[3]);

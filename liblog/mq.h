@@ -323,8 +323,9 @@ int mq_appender_open(struct mq_topic *t, int part, int sync,
  * the segment as segment.bytes/segment.ms say, writes each batch with one
  * write, syncs as the mode says, publishes the new committed point, and
  * drops the lock.  *first gets the offset of the first record.
- * Returns 0, errno, MQ_ETOOBIG, MQ_ECORRUPT.  On error nothing of this call
- * is visible to readers.
+ * Returns 0, errno (EINVAL for a batch without records), MQ_ETOOBIG,
+ * MQ_ECORRUPT.  On error, batches not yet published stay invisible and
+ * are cut off again; a roll publishes the batches before it.
  */
 int mq_append(struct mq_appender *a, struct mq_batch *const *batches,
     size_t n, int64_t *first);

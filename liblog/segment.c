@@ -112,8 +112,8 @@ seg_list(int dirfd, int64_t **bases, size_t *n)
 }
 
 /*
- * Opens (flags 0) or creates (O_CREAT | O_TRUNC) a segment's three files.
- * Indexes are derived, so opening makes a missing one anew.
+ * Opens a segment's three files, the .log with the given extra flags.
+ * Returns 0, or -1 with errno set.
  */
 static int
 seg_files(int dirfd, int64_t base, int fds[3], int flags)
@@ -124,13 +124,16 @@ seg_files(int dirfd, int64_t base, int fds[3], int flags)
 
 	for (i = 0; i < 3; i++) {
 		seg_name(name, base, ext[i]);
+		/* Only the .log takes flags: indexes are always made anew
+		 * when missing. */
 		fds[i] = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC |
-		    flags | (i > 0 ? O_CREAT : 0), 0666);
+		    (i == 0 ? flags : O_CREAT), 0666);
 		if (fds[i] == -1) {
 			err = errno;
 			while (i-- > 0)
 				close(fds[i]);
-			return err;
+			errno = err;
+			return -1;
 		}
 	}
 	return 0;
@@ -139,13 +142,27 @@ seg_files(int dirfd, int64_t base, int fds[3], int flags)
 int
 seg_create(int dirfd, int64_t base, int fds[3])
 {
-	return seg_files(dirfd, base, fds, O_CREAT | O_TRUNC);
+	struct stat sb;
+	int i;
+
+	/* An empty .log left by a roll that died is taken over; one that
+	 * holds data is never truncated. */
+	if (seg_files(dirfd, base, fds, O_CREAT | O_EXCL) == 0)
+		return 0;
+	if (errno != EEXIST || seg_files(dirfd, base, fds, 0) != 0)
+		return errno;
+	if (fstat(fds[0], &sb) == 0 && sb.st_size == 0 &&
+	    ftruncate(fds[1], 0) == 0 && ftruncate(fds[2], 0) == 0)
+		return 0;
+	for (i = 0; i < 3; i++)
+		close(fds[i]);
+	return EEXIST;
 }
 
 int
 seg_open(int dirfd, int64_t base, int fds[3])
 {
-	return seg_files(dirfd, base, fds, 0);
+	return seg_files(dirfd, base, fds, 0) == 0 ? 0 : errno;
 }
 
 /* Opens an index file read-only and counts its whole entries. */
