@@ -33,6 +33,7 @@ struct mq_reader {
 	int64_t	filepos;		/* file position of buf[len] */
 	unsigned char *buf;
 	size_t	cap, len, off;
+	size_t	batch_off;		/* where the batch handed out starts */
 	int64_t	next;			/* offset of the next record wanted */
 	int64_t	seek_target;		/* -1, or an offset an index led to */
 	struct mq_batch_iter it;
@@ -306,6 +307,7 @@ fetch(struct mq_reader *r, const unsigned char **batch,
 				continue;
 			}
 			*batch = r->buf + r->off;
+			r->batch_off = r->off;
 			r->off += (size_t)info->length;
 			return 1;
 		}
@@ -356,6 +358,9 @@ mq_reader_next_batch(struct mq_reader *r, const void **batch, size_t *len)
 	const unsigned char *b;
 	int rc;
 
+	/* A batch left part-read by mq_reader_next is handed out whole. */
+	if (r->in_batch && r->next <= r->it.info.last_offset)
+		r->off = r->batch_off;
 	r->in_batch = 0;
 	if ((rc = fetch(r, &b, &info)) != 1)
 		return rc;
@@ -374,12 +379,15 @@ mq_reader_next(struct mq_reader *r, struct mq_record *rec)
 
 	for (;;) {
 		if (r->in_batch) {
+			struct mq_batch_iter at = r->it;
+
 			rc = mq_batch_iter_next(&r->it, rec);
 			if (rc == 1) {
 				if (rec->offset < r->next)
 					continue;
 				if (rec->offset >= r->limit) {
-					r->in_batch = 0;
+					/* Keep it for a raised limit. */
+					r->it = at;
 					return 0;
 				}
 				r->next = rec->offset + 1;
