@@ -529,7 +529,10 @@ begin(struct mq_appender *a)
 	return 0;
 }
 
-/* Cuts what this call wrote but did not publish. */
+/*
+ * Cuts what this call wrote but did not publish.  Only called after
+ * begin() succeeded, when a->pub is the published state.
+ */
 static void
 undo(struct mq_appender *a)
 {
@@ -574,8 +577,10 @@ mq_append(struct mq_appender *a, struct mq_batch *const *batches, size_t n,
 	size_t i;
 	int rc;
 
+	/* A failed begin() wrote nothing to undo: recovery only cuts what
+	 * it means to, and its state may not be published yet. */
 	if ((rc = begin(a)) != 0)
-		goto out;
+		goto unlock;
 	*first = a->leo;
 	for (i = 0; i < n; i++) {
 		struct mq_batch *b = batches[i];
@@ -631,6 +636,7 @@ mq_append(struct mq_appender *a, struct mq_batch *const *batches, size_t n,
 out:
 	if (rc != 0)
 		undo(a);
+unlock:
 	lock_release(a->statefd);
 	return rc;
 }

@@ -162,3 +162,23 @@ roll_killed() {
 		return 1
 	}
 }
+
+@test "review: a recovery that fails after rebuilding partition.state cuts nothing" {
+	command -v strace >/dev/null && strace -f -o /dev/null true 2>/dev/null ||
+	    skip "needs strace"
+	make_topic t
+	d=$(pdir t)
+	seq 1 100 | mq-produce t
+	S=$(fsize "$d/$seg0.log")
+	head -c 128 /dev/urandom >"$d/partition.state"
+	# The rebuild starts from position 0; its recovery then fails at the
+	# fsync.  Nothing may be cut back to the rebuilt position.
+	run --separate-stderr env ASAN_OPTIONS=detect_leaks=0 strace -f \
+	    -o /dev/null -e trace=fdatasync -e inject=fdatasync:error=EIO \
+	    mq-produce t <<<"new"
+	[ "$status" -ne 0 ]
+	same "$(fsize "$d/$seg0.log")" "$S"
+	echo new | mq-produce t
+	same "$(mq-consume t | wc -l)" 101
+	same "$(mq-consume -o 100 t)" new
+}
