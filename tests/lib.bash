@@ -82,3 +82,13 @@ same() {
 	printf 'got:  %q\nwant: %q\n' "$1" "$2" >&2
 	return 1
 }
+
+# pdir TOPIC [PART]: the partition's directory (under $MQ_DIR).
+pdir() {
+	printf '%s/topics/%s/%s-%s' "$MQ_DIR" "$1" "$1" "${2:-0}"
+}
+
+# fsize FILE: its size in bytes.
+fsize() {
+	stat -c %s "$1"
+}

@@ -8,11 +8,6 @@ bats_require_minimum_version 1.5.0
 
 load lib
 
-# pdir TOPIC [PART]: the partition's directory.
-pdir() {
-	printf '%s/topics/%s/%s-%s' "$MQ_DIR" "$1" "$1" "${2:-0}"
-}
-
 # be64 FILE POS: the big-endian int64 at POS of FILE, in decimal.
 be64() {
 	local hex

@@ -10,15 +10,6 @@ load lib
 
 seg0=00000000000000000000
 
-# pdir TOPIC [PART]: the partition's directory (under $MQ_DIR).
-pdir() {
-	printf '%s/topics/%s/%s-%s' "$MQ_DIR" "$1" "$1" "${2:-0}"
-}
-
-fsize() {
-	stat -c %s "$1"
-}
-
 # ------------------------------------------------------------ kill -9
 
 # crash_round TOPIC SYNC ROUND: starts a big producer, kills it with

@@ -9,14 +9,6 @@ load lib
 
 seg0=00000000000000000000
 
-pdir() {
-	printf '%s/topics/%s/%s-%s' "$MQ_DIR" "$1" "$1" "${2:-0}"
-}
-
-fsize() {
-	stat -c %s "$1"
-}
-
 # roll_killed TOPIC: one record too big for the active segment makes
 # mq-produce roll; it is killed with SIGKILL right after the new
 # segment's files are made (at the directory fsync that follows
