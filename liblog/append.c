@@ -264,9 +264,7 @@ reset_segment_state(struct pstate *s)
 static int
 roll(struct mq_appender *a)
 {
-	static const char *const ext[3] = { ".log", ".index", ".timeindex" };
 	const struct mq_config *c = &a->t->config;
-	char name[32];
 	int fds[3], rc, i;
 
 	if ((rc = queue_tindex(a)) != 0 || (rc = write_run(a)) != 0)
@@ -282,11 +280,9 @@ roll(struct mq_appender *a)
 		    a->name, (long long)a->leo, rc == EEXIST ? "exists and "
 		    "holds data: run mq-check" : mq_strerror(rc));
 	if (a->sync != MQ_SYNC_NONE && (rc = fsync_dir(a->dirfd)) != 0) {
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < 3; i++)
 			close(fds[i]);
-			seg_name(name, a->leo, ext[i]);
-			unlinkat(a->dirfd, name, 0);
-		}
+		seg_remove(a->dirfd, a->leo);
 		return fail(a, rc, "fsync directory");
 	}
 	close_segment(a);
@@ -316,12 +312,11 @@ roll(struct mq_appender *a)
 static int
 check_newer(struct mq_appender *a, int full, int *rebuilt)
 {
-	static const char *const ext[3] = { ".log", ".index", ".timeindex" };
 	int64_t *bases = NULL, one = a->st.hw_offset, newest = -1, start;
 	struct stat sb;
 	char name[32];
 	size_t n = 1, i;
-	int rc, j;
+	int rc;
 
 	*rebuilt = 0;
 	if (full && (rc = seg_list(a->dirfd, &bases, &n)) != 0)
@@ -337,10 +332,7 @@ check_newer(struct mq_appender *a, int full, int *rebuilt)
 			newest = base;
 			continue;
 		}
-		for (j = 0; j < 3; j++) {
-			seg_name(name, base, ext[j]);
-			unlinkat(a->dirfd, name, 0);
-		}
+		seg_remove(a->dirfd, base);
 	}
 	free(bases);
 	if (newest < 0)

@@ -220,6 +220,9 @@ int seg_list(int dirfd, int64_t **bases, size_t *n);
 int seg_create(int dirfd, int64_t base, int fds[3]);
 int seg_open(int dirfd, int64_t base, int fds[3]);
 
+/* Removes a segment's three files, best effort. */
+void seg_remove(int dirfd, int64_t base);
+
 /*
  * Offset index lookup: file position of the batch holding the largest
  * indexed offset <= target in segment base (0 when none).

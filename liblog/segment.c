@@ -115,15 +115,16 @@ seg_list(int dirfd, int64_t **bases, size_t *n)
  * Opens a segment's three files, the .log with the given extra flags.
  * Returns 0, or -1 with errno set.
  */
+static const char *const seg_ext[3] = { ".log", ".index", ".timeindex" };
+
 static int
 seg_files(int dirfd, int64_t base, int fds[3], int flags)
 {
-	static const char *const ext[3] = { ".log", ".index", ".timeindex" };
 	char name[32];
 	int i, err;
 
 	for (i = 0; i < 3; i++) {
-		seg_name(name, base, ext[i]);
+		seg_name(name, base, seg_ext[i]);
 		/* Only the .log takes flags: indexes are always made anew
 		 * when missing. */
 		fds[i] = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC |
@@ -157,6 +158,18 @@ seg_create(int dirfd, int64_t base, int fds[3])
 	for (i = 0; i < 3; i++)
 		close(fds[i]);
 	return EEXIST;
+}
+
+void
+seg_remove(int dirfd, int64_t base)
+{
+	char name[32];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		seg_name(name, base, seg_ext[i]);
+		unlinkat(dirfd, name, 0);
+	}
 }
 
 int
