@@ -355,9 +355,13 @@ too_big(const struct delim *d, int64_t recno, size_t len)
 	    where(d, recno), len, (long long)pr.max_msg);
 }
 
+/*
+ * Adds the record at p, splitting off the key at -K's delimiter.  what
+ * names it in messages ("record at line 7", "record").
+ */
 static void
 delim_record(const struct delim *d, const char *p, size_t len,
-    int64_t ts, int64_t recno)
+    int64_t ts, const char *what)
 {
 	struct mq_record r = { .timestamp = ts, .keylen = -1,
 	    .headers = pr.hdrs, .nheaders = pr.nhdrs };
@@ -366,8 +370,7 @@ delim_record(const struct delim *d, const char *p, size_t len,
 
 	if (d->keylen > 0) {
 		if ((k = find(p, len, d->key, d->keylen)) == NULL)
-			input_error(EXIT_DATA, "%s has no key delimiter",
-			    where(d, recno));
+			input_error(EXIT_DATA, "%s has no key delimiter", what);
 		r.key = p;
 		r.keylen = k - p;
 		len -= (size_t)(k - p) + (size_t)d->keylen;
@@ -377,7 +380,7 @@ delim_record(const struct delim *d, const char *p, size_t len,
 	r.vallen = (ssize_t)len;
 	if (add(&r, -1) == MQ_ETOOBIG)
 		input_error(EXIT_DATA, "%s is %zu bytes (a %zu-byte batch), "
-		    "over max.message.bytes %lld", where(d, recno), total,
+		    "over max.message.bytes %lld", what, total,
 		    mq_batch_size1(&r), (long long)pr.max_msg);
 }
 
@@ -406,7 +409,8 @@ read_delimited(struct input *in, const struct delim *d)
 				too_big(d, in->recno, skipped +
 				    (size_t)(e - in->buf));
 			delim_record(d, in->buf + in->start,
-			    (size_t)(e - in->buf) - in->start, ts, in->recno);
+			    (size_t)(e - in->buf) - in->start, ts,
+			    where(d, in->recno));
 			in->start = (size_t)(e - in->buf) + (size_t)d->reclen;
 		}
 		if (in->eof) {
@@ -416,7 +420,8 @@ read_delimited(struct input *in, const struct delim *d)
 					too_big(d, in->recno, skipped +
 					    in->have);
 				delim_record(d, in->buf + in->start,
-				    in->have - in->start, ts, in->recno);
+				    in->have - in->start, ts,
+				    where(d, in->recno));
 			}
 			return;
 		}
@@ -443,25 +448,7 @@ read_file_record(struct input *in, const struct delim *d)
 		    "max.message.bytes %lld", skipped + in->have,
 		    (long long)pr.max_msg);
 
-	struct mq_record r = { .timestamp = mq_now_ms(), .keylen = -1,
-	    .headers = pr.hdrs, .nheaders = pr.nhdrs };
-	const char *p = in->buf, *k;
-	size_t len = in->have;
-
-	if (d->keylen > 0) {
-		if ((k = find(p, len, d->key, d->keylen)) == NULL)
-			input_error(EXIT_DATA, "record has no key delimiter");
-		r.key = p;
-		r.keylen = k - p;
-		len -= (size_t)(k - p) + (size_t)d->keylen;
-		p = k + d->keylen;
-	}
-	r.value = p;
-	r.vallen = (ssize_t)len;
-	if (add(&r, -1) == MQ_ETOOBIG)
-		input_error(EXIT_DATA, "record is %zu bytes (a %zu-byte batch), "
-		    "over max.message.bytes %lld", in->have,
-		    mq_batch_size1(&r), (long long)pr.max_msg);
+	delim_record(d, in->buf, in->have, mq_now_ms(), "record");
 }
 
 /* Fills in what a decoded record left open, checks it, adds it. */
