@@ -41,6 +41,10 @@ mq_strerror(int err)
 		return "unreadable partition state";
 	case MQ_ELOCKED:
 		return "locked by another process";
+	case MQ_ENOGROUP:
+		return "no such consumer group";
+	case MQ_EACTIVE:
+		return "the group has live members";
 	case MQ__LASTERR:
 		break;
 	}

@@ -164,6 +164,60 @@ struct mq_topic {
 	struct mq_config config;
 };
 
+/* ------------------------- Groups ---------------------------------- */
+
+/*
+ * DIR/groups/GROUP/TOPIC/ holds two files (docs/format.md):
+ * "offsets", a pair of 64-byte commit slots per partition, the pair's
+ * byte range locked by the partition's owner; and "members", a 128-byte
+ * slot per member, each locked by the member that wrote it.  A tool
+ * locks the whole members file to keep members out while it works.
+ */
+#define GROUPS_DIR	"groups"
+#define GROUP_OFFSETS	"offsets"
+#define GROUP_MEMBERS	"members"
+#define COMMIT_SIZE	64
+#define COMMIT_PAIR	(2 * COMMIT_SIZE)
+#define MEMBER_SIZE	128
+
+struct mq_group {
+	struct mq_log *log;
+	int	fd;			/* groups/GROUP */
+	char	name[MQ_TOPIC_MAX + 1];
+};
+
+/* The two files of a group's topic; either may be -1 when missing. */
+struct gfiles {
+	int	dirfd, offfd, memfd;
+};
+
+/*
+ * Opens groups/GROUP/TOPIC's files, creating them with create.
+ * Without create, a missing topic directory gives all -1 and 0.
+ */
+int gfiles_open(struct mq_group *g, const char *topic, int create,
+    struct gfiles *f);
+void gfiles_close(struct gfiles *f);
+
+/* Decodes a partition's slot pair: the newest whole commit, or none. */
+int commit_decode(const unsigned char pair[COMMIT_PAIR], struct mq_commit *c);
+/* Encodes c into the slot its seq selects, in pair. */
+void commit_encode(unsigned char slot[COMMIT_SIZE], const struct mq_commit *c);
+int commit_read(int offfd, int part, struct mq_commit *c);
+int commit_write(int offfd, int part, const struct mq_commit *c);
+
+int member_decode(const unsigned char *p, struct mq_member_info *m);
+void member_encode(unsigned char *p, const struct mq_member_info *m);
+
+/*
+ * OFD lock probes and try-locks on a byte range (len 0: to the end).
+ * range_probe returns 0 free, 1 held by another description (with
+ * *whole set if that lock covers the whole file), or -errno.
+ */
+int range_probe(int fd, off_t start, off_t len, int *whole);
+int range_trylock(int fd, off_t start, off_t len);	/* 0, EAGAIN, errno */
+int range_unlock(int fd, off_t start, off_t len);
+
 /* ------------------------- partition.state -------------------------- */
 
 /*
@@ -240,6 +294,9 @@ int tindex_lookup(int dirfd, int64_t base, int64_t ts, int64_t *offset,
 
 /* Makes room for n headers in d->hdrs.  Returns 0 or ENOMEM. */
 int decoded_reserve_hdrs(struct mq_decoded *d, size_t n);
+
+/* Removes a directory tree of plain files and directories, best effort. */
+void rmtree_at(int dirfd, const char *name);
 
 /* Exclusive OFD lock on fd, waiting.  0 or errno. */
 int lock_exclusive(int fd);

@@ -45,6 +45,8 @@ enum mq_error {
 	MQ_EBADRECORD,		/* malformed record in an input format */
 	MQ_ESTATE,		/* partition.state unreadable */
 	MQ_ELOCKED,		/* lock held by another process (non-blocking) */
+	MQ_ENOGROUP,		/* no such consumer group */
+	MQ_EACTIVE,		/* the group has live members */
 	MQ__LASTERR
 };
 
@@ -385,6 +387,137 @@ int mq_reader_next(struct mq_reader *r, struct mq_record *rec);
 
 /* Path of the partition's state file, for inotify watches. */
 const char *mq_reader_watch_path(const struct mq_reader *r);
+
+/* ------------------------------------------------------------------ */
+/* Consumer groups                                                      */
+
+/*
+ * A group keeps a committed offset (the next offset to read) per
+ * topic-partition, in DIR/groups/GROUP/TOPIC/ (docs/format.md).  Members
+ * of a group split each topic's partitions between them: a member owns a
+ * partition while it holds that partition's lock, and the kernel drops
+ * the lock when the member dies.  Group names follow topic names' rules.
+ */
+struct mq_group;
+struct mq_member;
+
+#define MQ_GROUP_CREATE 0x1	/* create the group if missing */
+
+/*
+ * Opens group name.  Returns 0, errno, MQ_EBADNAME, or MQ_ENOGROUP
+ * (missing and not MQ_GROUP_CREATE).
+ */
+int mq_group_open(struct mq_log *l, const char *name, int flags,
+    struct mq_group **gp);
+void mq_group_close(struct mq_group *g);
+const char *mq_group_name(const struct mq_group *g);
+
+/*
+ * Sorted names of the log's groups, or of the topics group g has state
+ * for.  *names is one allocation: free(*names) releases it all.
+ * Returns 0 or errno.
+ */
+int mq_group_list(struct mq_log *l, char ***names, size_t *n);
+int mq_group_topics(struct mq_group *g, char ***names, size_t *n);
+
+/* A committed offset. */
+struct mq_commit {
+	int64_t	offset;			/* next offset to read; -1: none */
+	int64_t	timestamp;		/* when, ms since the epoch */
+	uint64_t seq;			/* commits so far to this partition */
+	uint64_t member;		/* id of the member that wrote it;
+					   0 for a tool (mq-offsets) */
+};
+
+/*
+ * Reads the committed offset of topic's partition part.  No lock: a
+ * commit is seen whole or not at all.  Returns 0 (c->offset -1 when
+ * nothing was ever committed), errno, or MQ_ECORRUPT.
+ */
+int mq_group_committed(struct mq_group *g, const char *topic, int part,
+    struct mq_commit *c);
+
+/* A live member, as it describes itself. */
+struct mq_member_info {
+	uint64_t id;			/* random, fixed for its lifetime */
+	int	slot;			/* its place in the member table */
+	pid_t	pid;
+	int64_t	since;			/* joined, ms since the epoch */
+	char	host[64];
+};
+
+/*
+ * The live members of the group on topic, in slot order; *m is malloc'd.
+ * Returns 0 or errno.
+ */
+int mq_group_members(struct mq_group *g, const char *topic,
+    struct mq_member_info **m, size_t *n);
+
+/*
+ * Who holds topic's partition part: *held is 1 when a live member does,
+ * with *m filled (m->slot -1 if it has not said who it is yet), 0 when
+ * no one does.  Returns 0 or errno.
+ */
+int mq_group_owner(struct mq_group *g, const char *topic, int part,
+    int *held, struct mq_member_info *m);
+
+/*
+ * Sets committed offsets on topic for a tool: offsets[p] for partition p
+ * of n (-1 leaves one as it is), durably.  Refuses with MQ_EACTIVE while
+ * a member is live on the topic, unless force; a forced reset of a
+ * partition a member holds is picked up by that member at its next commit.
+ */
+int mq_group_reset(struct mq_group *g, const char *topic,
+    const int64_t *offsets, int n, int force);
+
+/*
+ * Deletes group name and its state: atomically for new members.
+ * Refuses with MQ_EACTIVE while a member is live, unless force.
+ */
+int mq_group_delete(struct mq_log *l, const char *name, int force);
+
+/*
+ * Joins group g as a member consuming topic t.  Waits while a tool
+ * holds the topic's state (a reset or a delete).  sync is how commits
+ * are made durable: MQ_SYNC_NONE never, MQ_SYNC_BATCH at
+ * mq_member_sync() and release, MQ_SYNC_ALWAYS at each commit.
+ * Returns 0 or errno.
+ */
+int mq_member_join(struct mq_group *g, struct mq_topic *t, int sync,
+    struct mq_member **mp);
+
+/* Syncs, releases every partition and leaves.  Returns 0 or errno. */
+int mq_member_leave(struct mq_member *m);
+
+/*
+ * The partitions this member should own now: want[p] set to 1 or 0 for
+ * each of the topic's partitions.  Per topic, the live members in slot
+ * order are dealt the partitions round-robin, starting at a member
+ * chosen by the topic name's hash.  Returns 0 or errno.
+ */
+int mq_member_assignment(struct mq_member *m, unsigned char *want);
+
+/*
+ * Takes partition part if no one else holds it: 0 with *committed set
+ * (-1 when nothing was committed), MQ_ELOCKED when it is held, errno,
+ * or MQ_ECORRUPT.
+ */
+int mq_member_acquire(struct mq_member *m, int part, int64_t *committed);
+
+/*
+ * Commits offset for an owned partition.  If a tool reset the partition
+ * since this member's last commit (mq-offsets --reset --force), nothing
+ * is written and *moved gets the reset offset; otherwise *moved is -1.
+ * Returns 0, errno, or EINVAL when the partition is not owned.
+ */
+int mq_member_commit(struct mq_member *m, int part, int64_t offset,
+    int64_t *moved);
+
+/* Commits made durable now (MQ_SYNC_BATCH).  Returns 0 or errno. */
+int mq_member_sync(struct mq_member *m);
+
+/* Syncs and gives partition part up.  Returns 0 or errno. */
+int mq_member_release(struct mq_member *m, int part);
 
 /* ------------------------------------------------------------------ */
 /* Round-trip formats: the JSON envelope and raw length-framed records  */

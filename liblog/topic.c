@@ -154,8 +154,7 @@ mq_log_path(const struct mq_log *l)
 	return l->path;
 }
 
-/* Removes a directory tree of plain files and directories, best effort. */
-static void
+void
 rmtree_at(int dirfd, const char *name)
 {
 	struct dirent *d;

@@ -64,6 +64,39 @@ lock_release(int fd)
 	return ofd_lock(fd, F_UNLCK);
 }
 
+int
+range_probe(int fd, off_t start, off_t len, int *whole)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	    .l_start = start, .l_len = len };
+
+	if (fcntl(fd, F_OFD_GETLK, &fl) == -1)
+		return -errno;
+	if (whole != NULL)
+		*whole = fl.l_start == 0 && fl.l_len == 0;
+	return fl.l_type != F_UNLCK;
+}
+
+int
+range_trylock(int fd, off_t start, off_t len)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	    .l_start = start, .l_len = len };
+
+	if (fcntl(fd, F_OFD_SETLK, &fl) == -1)
+		return errno == EACCES ? EAGAIN : errno;
+	return 0;
+}
+
+int
+range_unlock(int fd, off_t start, off_t len)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET,
+	    .l_start = start, .l_len = len };
+
+	return fcntl(fd, F_OFD_SETLK, &fl) == -1 ? errno : 0;
+}
+
 int64_t
 mq_now_ms(void)
 {

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * member.c - membership of a consumer group, by locks.
+ *
+ * A member holds an OFD lock on its slot in the topic's member table for
+ * as long as it lives, and a lock on each partition it owns in the
+ * offsets file.  The kernel drops both when the process dies, so there
+ * is no heartbeat and no session timeout: survivors see the slot free at
+ * their next look and deal the partitions again.  The assignment is a
+ * pure function of which slots are live, so every member computes the
+ * same one without talking to the others; during a change a partition
+ * moves only when its old owner lets go of the lock, which keeps it
+ * owned by one member at a time whatever the timing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct owned {
+	uint64_t seq;			/* the last commit seen or written */
+	int	held;
+};
+
+struct mq_member {
+	struct mq_group *g;
+	struct mq_topic *t;
+	struct gfiles f;
+	struct mq_member_info self;
+	int	sync, dirty, nparts;
+	struct owned *parts;
+};
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/*
+ * Takes the lowest free slot.  Returns 0, EAGAIN while a tool holds the
+ * whole table, or errno.
+ */
+static int
+take_slot(struct mq_member *m)
+{
+	int fd = m->f.memfd, held, whole, rc;
+	off_t k;
+
+	for (k = 0; ; k++) {
+		held = range_probe(fd, k * MEMBER_SIZE, MEMBER_SIZE, &whole);
+		if (held < 0)
+			return -held;
+		if (held && whole)
+			return EAGAIN;
+		if (held)
+			continue;
+		rc = range_trylock(fd, k * MEMBER_SIZE, MEMBER_SIZE);
+		if (rc == EAGAIN)
+			continue;	/* another joiner was quicker */
+		if (rc != 0)
+			return rc;
+		m->self.slot = (int)k;
+		return 0;
+	}
+}
+
+/* Is our member table still the one at groups/GROUP/TOPIC/members? */
+static int
+still_linked(struct mq_member *m)
+{
+	struct stat a, b;
+	char path[3 * (MQ_TOPIC_MAX + 1) + 16];
+
+	snprintf(path, sizeof(path), "%s/%s/%s/%s", GROUPS_DIR, m->g->name,
+	    mq_topic_name(m->t), GROUP_MEMBERS);
+	return fstat(m->f.memfd, &a) == 0 &&
+	    fstatat(m->g->log->dirfd, path, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int
+mq_member_join(struct mq_group *g, struct mq_topic *t, int sync,
+    struct mq_member **mp)
+{
+	unsigned char rec[MEMBER_SIZE];
+	struct mq_member *m;
+	struct mq_group *fresh;
+	int rc;
+
+	*mp = NULL;
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return ENOMEM;
+	m->g = g;
+	m->t = t;
+	m->sync = sync;
+	m->nparts = mq_topic_partitions(t);
+	if ((m->parts = calloc((size_t)m->nparts, sizeof(*m->parts))) ==
+	    NULL) {
+		free(m);
+		return ENOMEM;
+	}
+	while (getrandom(&m->self.id, sizeof(m->self.id), 0) !=
+	    sizeof(m->self.id) || m->self.id == 0)
+		m->self.id = (uint64_t)getpid() << 32 ^ (uint64_t)mq_now_ms();
+	m->self.pid = getpid();
+	if (gethostname(m->self.host, sizeof(m->self.host)) != 0)
+		m->self.host[0] = '\0';
+	m->self.host[sizeof(m->self.host) - 1] = '\0';
+	for (;;) {
+		if ((rc = gfiles_open(g, mq_topic_name(t), 1, &m->f)) != 0)
+			break;
+		rc = take_slot(m);
+		if (rc == 0 && still_linked(m))
+			break;
+		gfiles_close(&m->f);
+		if (rc != 0 && rc != EAGAIN)
+			break;
+		/*
+		 * A tool is resetting or deleting the group: wait for it, then
+		 * start over from the path, which may name a new group.
+		 */
+		nap_ms(20);
+		if ((rc = mq_group_open(g->log, g->name, MQ_GROUP_CREATE,
+		    &fresh)) != 0)
+			break;
+		close(g->fd);
+		g->fd = fresh->fd;
+		fresh->fd = -1;
+		mq_group_close(fresh);
+	}
+	if (rc != 0) {
+		free(m->parts);
+		free(m);
+		return rc;
+	}
+	m->self.since = mq_now_ms();
+	member_encode(rec, &m->self);
+	if ((rc = pwrite_all(m->f.memfd, rec, sizeof(rec),
+	    (off_t)m->self.slot * MEMBER_SIZE)) != 0) {
+		gfiles_close(&m->f);
+		free(m->parts);
+		free(m);
+		return log_fail(g->log, rc, "group %s: %s: %s", g->name,
+		    mq_topic_name(t), strerror(rc));
+	}
+	*mp = m;
+	return 0;
+}
+
+int
+mq_member_sync(struct mq_member *m)
+{
+	if (!m->dirty)
+		return 0;
+	if (fdatasync(m->f.offfd) == -1)
+		return log_fail(m->g->log, errno, "group %s: %s: commit: %s",
+		    m->g->name, mq_topic_name(m->t), strerror(errno));
+	m->dirty = 0;
+	return 0;
+}
+
+int
+mq_member_leave(struct mq_member *m)
+{
+	int rc = 0;
+
+	if (m == NULL)
+		return 0;
+	if (m->sync != MQ_SYNC_NONE)
+		rc = mq_member_sync(m);
+	/* Closing drops the slot's and the partitions' locks. */
+	gfiles_close(&m->f);
+	free(m->parts);
+	free(m);
+	return rc;
+}
+
+int
+mq_member_assignment(struct mq_member *m, unsigned char *want)
+{
+	struct stat st;
+	off_t k, nslots;
+	uint32_t h;
+	int n = 0, rank = 0, held, p;
+
+	if (fstat(m->f.memfd, &st) == -1)
+		return errno;
+	nslots = (st.st_size + MEMBER_SIZE - 1) / MEMBER_SIZE;
+	if (nslots <= m->self.slot)
+		nslots = m->self.slot + 1;
+	for (k = 0; k < nslots; k++) {
+		if (k == m->self.slot) {
+			rank = n++;
+			continue;
+		}
+		/* Our own locks never conflict with us: ask about others. */
+		if ((held = range_probe(m->f.memfd, k * MEMBER_SIZE,
+		    MEMBER_SIZE, NULL)) < 0)
+			return -held;
+		n += held;
+	}
+	h = mq_murmur2(mq_topic_name(m->t), strlen(mq_topic_name(m->t))) &
+	    0x7fffffff;
+	for (p = 0; p < m->nparts; p++)
+		want[p] = ((uint32_t)p + h) % (uint32_t)n == (uint32_t)rank;
+	return 0;
+}
+
+static int
+commit_fail(struct mq_member *m, int part, int rc)
+{
+	const char *t = mq_topic_name(m->t);
+
+	if (rc == MQ_ECORRUPT)
+		return log_fail(m->g->log, rc, "group %s: %s/%s/%s/%s/%s: "
+		    "partition %d: both commit slots damaged", m->g->name,
+		    m->g->log->path, GROUPS_DIR, m->g->name, t,
+		    GROUP_OFFSETS, part);
+	return log_fail(m->g->log, rc, "group %s: %s-%d: commit: %s",
+	    m->g->name, t, part, strerror(rc));
+}
+
+int
+mq_member_acquire(struct mq_member *m, int part, int64_t *committed)
+{
+	struct mq_commit c;
+	int rc;
+
+	if (part < 0 || part >= m->nparts)
+		return MQ_EBADPART;
+	if (m->parts[part].held) {
+		if ((rc = commit_read(m->f.offfd, part, &c)) != 0)
+			return commit_fail(m, part, rc);
+		*committed = c.offset;
+		return 0;
+	}
+	rc = range_trylock(m->f.offfd, (off_t)part * COMMIT_PAIR,
+	    COMMIT_PAIR);
+	if (rc == EAGAIN)
+		return MQ_ELOCKED;
+	if (rc != 0)
+		return commit_fail(m, part, rc);
+	if ((rc = commit_read(m->f.offfd, part, &c)) != 0) {
+		range_unlock(m->f.offfd, (off_t)part * COMMIT_PAIR,
+		    COMMIT_PAIR);
+		return commit_fail(m, part, rc);
+	}
+	m->parts[part].held = 1;
+	m->parts[part].seq = c.seq;
+	*committed = c.offset;
+	return 0;
+}
+
+int
+mq_member_commit(struct mq_member *m, int part, int64_t offset,
+    int64_t *moved)
+{
+	struct mq_commit c;
+	int rc;
+
+	*moved = -1;
+	if (part < 0 || part >= m->nparts || !m->parts[part].held ||
+	    offset < 0)
+		return EINVAL;
+	if ((rc = commit_read(m->f.offfd, part, &c)) != 0)
+		return commit_fail(m, part, rc);
+	if (c.seq != m->parts[part].seq) {
+		/* mq-offsets --reset --force wrote here: follow it. */
+		m->parts[part].seq = c.seq;
+		*moved = c.offset;
+		return 0;
+	}
+	if (c.offset == offset && c.member == m->self.id)
+		return 0;
+	c.seq++;
+	c.offset = offset;
+	c.timestamp = mq_now_ms();
+	c.member = m->self.id;
+	if ((rc = commit_write(m->f.offfd, part, &c)) != 0)
+		return commit_fail(m, part, rc);
+	m->parts[part].seq = c.seq;
+	m->dirty = 1;
+	if (m->sync == MQ_SYNC_ALWAYS)
+		return mq_member_sync(m);
+	return 0;
+}
+
+int
+mq_member_release(struct mq_member *m, int part)
+{
+	int rc = 0;
+
+	if (part < 0 || part >= m->nparts || !m->parts[part].held)
+		return 0;
+	if (m->sync != MQ_SYNC_NONE)
+		rc = mq_member_sync(m);
+	m->parts[part].held = 0;
+	range_unlock(m->f.offfd, (off_t)part * COMMIT_PAIR, COMMIT_PAIR);
+	return rc;
+}
