@@ -46,7 +46,7 @@ liblog/liblog.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(LIB_OBJ)
 
-cmd/%.o: cmd/%.c cmd/common.h liblog/mq.h $(FLAGS_STAMP)
+cmd/%.o: cmd/%.c cmd/common.h cmd/exec.h liblog/mq.h $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 cmd/mq: cmd/mq.o cmd/common.o liblog/liblog.a
@@ -54,6 +54,10 @@ cmd/mq: cmd/mq.o cmd/common.o liblog/liblog.a
 
 cmd/mq-%: cmd/mq-%.o cmd/common.o liblog/liblog.a
 	$(CC) $(LDFLAGS) -o $@ $< cmd/common.o liblog/liblog.a $(YAML_LIBS)
+
+cmd/mq-consume: cmd/mq-consume.o cmd/exec.o cmd/common.o liblog/liblog.a
+	$(CC) $(LDFLAGS) -o $@ cmd/mq-consume.o cmd/exec.o cmd/common.o \
+		liblog/liblog.a $(YAML_LIBS)
 
 tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h liblog/liblog.a \
 		$(FLAGS_STAMP)

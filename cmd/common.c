@@ -27,6 +27,7 @@ exit_for(int err)
 	case MQ_ESTATE:
 		return EXIT_DATA;
 	case MQ_ELOCKED:
+	case MQ_EACTIVE:
 		return EXIT_BUSY;
 	case MQ_EBADNAME:
 		return EXIT_USAGE;
@@ -255,6 +256,17 @@ check_name(const char *name)
 		    strlen(name)), mq_strerror(MQ_EBADNAME));
 }
 
+void
+check_group(const char *name)
+{
+	char q[64];
+
+	if (mq_name_check(name) != 0)
+		die(EXIT_USAGE, "group '%s': invalid group name (1-249 of "
+		    "[A-Za-z0-9._-], not . or ..)", mq_quote(q, sizeof(q),
+		    name, strlen(name)));
+}
+
 static void
 notify_stderr(void *arg, const char *msg)
 {
@@ -290,4 +302,16 @@ open_topic(struct mq_log *l, const char *name)
 	if ((rc = mq_topic_open(l, name, &t)) != 0)
 		die(exit_for(rc), "%s", mq_log_errdetail(l));
 	return t;
+}
+
+int
+parse_sync(const char *usage, const char *s)
+{
+	if (strcmp(s, "none") == 0)
+		return MQ_SYNC_NONE;
+	if (strcmp(s, "batch") == 0)
+		return MQ_SYNC_BATCH;
+	if (strcmp(s, "always") == 0)
+		return MQ_SYNC_ALWAYS;
+	usage_error(usage, "--sync=%s: expected none, batch or always", s);
 }

@@ -15,7 +15,8 @@
 #define EXIT_FAIL	1	/* runtime failure */
 #define EXIT_USAGE	2	/* bad command line */
 #define EXIT_DATA	3	/* bad data: corrupt log, bad config, bad input */
-#define EXIT_BUSY	4	/* lock held (non-blocking modes) */
+#define EXIT_BUSY	4	/* lock held, or a group has live members */
+#define EXIT_EXEC	5	/* an --exec command failed */
 
 extern const char *prog;	/* set by each main from argv[0] */
 
@@ -54,8 +55,12 @@ int parse_time(const char *s, int64_t *ms);
  */
 int unescape(const char *s, char *out, size_t size);
 
+/* --sync=none|batch|always as enum mq_sync; a usage error otherwise. */
+int parse_sync(const char *usage, const char *s);
+
 /* Exits 2 with a one-line message if name is not a legal topic name. */
 void check_name(const char *name);
+void check_group(const char *name);
 
 /* Resolves -d/$MQ_DIR/XDG and opens the log; dies on failure. */
 struct mq_log *open_log(const char *dir, int flags);

@@ -9,6 +9,12 @@
  * command finish.  With -f it waits on inotify for partition.state to
  * change: no polling.  A reader that goes away (EPIPE) ends the run
  * quietly, like reaching the end.
+ *
+ * With -g the partitions are the group's: this process owns those its
+ * member locks (liblog/member.c), looks again every half second, and
+ * commits a partition's position only after the output holding its
+ * records was written whole (or, with --exec, after the command exited
+ * 0).  A partition it gives up is committed first.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,22 +25,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
+#include "exec.h"
 
 #define OUT_FLUSH	(1 << 20)	/* write when this much is buffered */
 #define BURST		4096		/* records from one partition in a row */
+#define LOOK_MS		500		/* how often a member looks at the group */
+#define SYNC_MS		1000		/* --sync=batch: commits fsync'd this often */
 
 static const char usage_str[] =
-    "usage: mq-consume [-0fJRv] [-d dir] [-F format] [-n count] "
-    "[-o offset]\n"
-    "                  [-p partition] topic ...\n";
+    "usage: mq-consume [-0fJRv] [-d dir] [-F format] [-g group] [-n count]\n"
+    "                  [-o offset] [-p partition] [--exec command] "
+    "[--retries n]\n"
+    "                  [--sync=none|batch|always] topic ...\n";
+
+enum { OPT_EXEC = 256, OPT_RETRIES, OPT_SYNC };
 
 static const struct option longopts[] = {
 	{ "dir",	required_argument,	NULL, 'd' },
 	{ "follow",	no_argument,		NULL, 'f' },
+	{ "exec",	required_argument,	NULL, OPT_EXEC },
 	{ "format",	required_argument,	NULL, 'F' },
+	{ "group",	required_argument,	NULL, 'g' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "json",	no_argument,		NULL, 'J' },
 	{ "count",	required_argument,	NULL, 'n' },
@@ -42,6 +59,8 @@ static const struct option longopts[] = {
 	{ "offset",	required_argument,	NULL, 'o' },
 	{ "partition",	required_argument,	NULL, 'p' },
 	{ "raw",	no_argument,		NULL, 'R' },
+	{ "retries",	required_argument,	NULL, OPT_RETRIES },
+	{ "sync",	required_argument,	NULL, OPT_SYNC },
 	{ "verbose",	no_argument,		NULL, 'v' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL,		0,			NULL, 0 }
@@ -59,15 +78,35 @@ struct op {
 struct source {
 	struct mq_topic *t;
 	struct mq_reader *r;
+	struct mq_member *m;		/* the topic's membership, with -g */
 	int	part, done;
+	int	want, owned;		/* with -g: assigned, and held */
+	int64_t	end;			/* exit-at-end point */
+	int64_t	outpos;			/* next offset after what was output */
+	int64_t	committed;		/* what was last committed */
 };
+
+/* What the command line chose. */
+static struct {
+	const char *group, *exec;
+	enum start how;
+	int64_t	v, part;
+	int	follow, json, raw, verbose, sync;
+	int64_t	retries;
+	char	term;
+} opt;
 
 static struct mq_buf out;
 static struct op *ops;
 static size_t nops;
 static char *litbuf;			/* the literals ops point into */
+static volatile sig_atomic_t stopsig;	/* SIGINT or SIGTERM came */
 
-/* Writes the buffer out.  Returns 0, or -1 when the reader went away. */
+/*
+ * Writes the buffer out.  Returns 0, or -1 when the reader went away or
+ * a signal asked us to stop: then the buffer's records count as not
+ * written.
+ */
 static int
 out_flush(void)
 {
@@ -75,6 +114,8 @@ out_flush(void)
 	ssize_t n;
 
 	while (off < out.len) {
+		if (stopsig)
+			return -1;
 		n = write(STDOUT_FILENO, out.p + off, out.len - off);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -242,19 +283,22 @@ parse_start(const char *s, enum start *how, int64_t *v)
 	}
 }
 
-/* Positions a source and sets its exit-at-end limit. */
 static void
-position(struct mq_log *l, struct source *s, enum start how, int64_t v,
-    int follow)
+fail_on(struct mq_log *l, int rc)
+{
+	if (rc != 0)
+		die(exit_for(rc), "%s", mq_log_errdetail(l));
+}
+
+/* Positions a source as -o says. */
+static void
+position(struct mq_log *l, struct source *s)
 {
 	int64_t start, end;
-	int rc;
+	int rc = 0;
 
-	if ((rc = mq_reader_offsets(s->r, &start, &end)) != 0)
-		die(exit_for(rc), "%s", mq_log_errdetail(l));
-	if (!follow)
-		mq_reader_set_limit(s->r, end);
-	switch (how) {
+	fail_on(l, mq_reader_offsets(s->r, &start, &end));
+	switch (opt.how) {
 	case S_BEGINNING:
 		rc = mq_reader_seek(s->r, start);
 		break;
@@ -262,25 +306,228 @@ position(struct mq_log *l, struct source *s, enum start how, int64_t v,
 		rc = mq_reader_seek(s->r, end);
 		break;
 	case S_OFFSET:
-		rc = mq_reader_seek(s->r, v);
+		rc = mq_reader_seek(s->r, opt.v);
 		break;
 	case S_BACK:
-		rc = mq_reader_seek(s->r, end - v < start ? start : end - v);
+		rc = mq_reader_seek(s->r, end - opt.v < start ? start :
+		    end - opt.v);
 		break;
 	case S_TIME:
-		rc = mq_reader_seek_time(s->r, v);
+		rc = mq_reader_seek_time(s->r, opt.v);
 		break;
 	}
-	if (rc != 0)
-		die(exit_for(rc), "%s", mq_log_errdetail(l));
+	fail_on(l, rc);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+note(const struct source *s, const char *what, int64_t off)
+{
+	if (opt.verbose)
+		warnmsg("group %s: %s %s-%d at offset %lld", opt.group, what,
+		    mq_topic_name(s->t), s->part, (long long)off);
+}
+
+/* The group's commit of s, and what to do if a reset moved it. */
+static void
+commit(struct mq_log *l, struct source *s)
+{
+	int64_t moved;
+
+	if (s->outpos == s->committed)
+		return;
+	fail_on(l, mq_member_commit(s->m, s->part, s->outpos, &moved));
+	if (moved >= 0) {
+		fail_on(l, mq_reader_seek(s->r, moved));
+		s->outpos = mq_reader_position(s->r);
+		s->done = !opt.follow && s->outpos >= s->end;
+		note(s, "reset moved", s->outpos);
+	}
+	s->committed = s->outpos;
 }
 
 /*
- * Waits until some partition's state changes or stdout's reader goes
- * away.  Returns -1 in the latter case.
+ * Writes the output out and commits what it held.  When stdout is a
+ * file and commits are synced, the file is synced first: a commit must
+ * never outlive the output it stands for.  Returns -1 when the output
+ * could not be written: nothing is committed then.
  */
 static int
-wait_change(int ifd)
+flush_commit(struct mq_log *l, struct source *src, size_t nsrc,
+    int outfile)
+{
+	size_t i;
+	int wrote = out.len > 0;
+
+	if (out_flush() != 0)
+		return -1;
+	if (opt.group == NULL)
+		return 0;
+	if (wrote && outfile && opt.sync != MQ_SYNC_NONE &&
+	    fdatasync(STDOUT_FILENO) == -1 && errno != EINVAL)
+		die(EXIT_FAIL, "stdout: %s", strerror(errno));
+	for (i = 0; i < nsrc; i++)
+		if (src[i].owned)
+			commit(l, &src[i]);
+	return 0;
+}
+
+static void
+release(struct mq_log *l, struct source *s)
+{
+	fail_on(l, mq_member_release(s->m, s->part));
+	s->owned = 0;
+	note(s, "gave up", s->committed);
+}
+
+/* Takes s if its owner let go; positions it at the commit or per -o. */
+static void
+acquire(struct mq_log *l, struct source *s)
+{
+	int64_t committed;
+	int rc;
+
+	if ((rc = mq_member_acquire(s->m, s->part, &committed)) ==
+	    MQ_ELOCKED)
+		return;
+	fail_on(l, rc);
+	if (committed >= 0)
+		fail_on(l, mq_reader_seek(s->r, committed));
+	else
+		position(l, s);
+	s->owned = 1;
+	s->outpos = mq_reader_position(s->r);
+	s->committed = -1;
+	/* Stamps the partition with our id, and fixes where -o put us. */
+	commit(l, s);
+	s->done = !opt.follow && s->outpos >= s->end;
+	note(s, "took", s->outpos);
+}
+
+/*
+ * Brings ownership in line with the group's current assignment: gives
+ * up what is no longer ours (after writing and committing its output),
+ * then takes what is ours and free.  Returns -1 if stdout went away.
+ */
+static int
+rebalance(struct mq_log *l, struct source *src, size_t nsrc, int outfile)
+{
+	unsigned char *want = NULL;
+	size_t i, j, cap = 0;
+	int n, gave = 0;
+
+	for (i = 0; i < nsrc; i = j) {
+		n = mq_topic_partitions(src[i].t);
+		if ((size_t)n > cap && (want = realloc(want, cap = (size_t)n))
+		    == NULL)
+			die(EXIT_FAIL, "%s", strerror(ENOMEM));
+		fail_on(l, mq_member_assignment(src[i].m, want));
+		for (j = i; j < nsrc && src[j].t == src[i].t; j++) {
+			struct source *s = &src[j];
+
+			/* -p: this partition, whoever the group deals it to. */
+			s->want = opt.part >= 0 || want[s->part];
+			gave |= s->owned && !s->want;
+		}
+	}
+	free(want);
+	if (gave && flush_commit(l, src, nsrc, outfile) != 0)
+		return -1;
+	for (i = 0; i < nsrc; i++) {
+		if (src[i].owned && !src[i].want)
+			release(l, &src[i]);
+		else if (!src[i].owned && src[i].want)
+			acquire(l, &src[i]);
+	}
+	return 0;
+}
+
+static void
+sync_members(struct mq_log *l, struct source *src, size_t nsrc)
+{
+	size_t i;
+
+	for (i = 0; i < nsrc; i++)
+		if (i == 0 || src[i].m != src[i - 1].m)
+			fail_on(l, mq_member_sync(src[i].m));
+}
+
+/*
+ * Runs --exec for one record, with retries.  Returns 0 when it exited 0,
+ * -1 when a signal stopped us; dies when it keeps failing.
+ */
+static int
+run(struct mq_log *l, const struct source *s, const struct mq_record *r)
+{
+	struct exec_ctx ctx = { opt.exec, mq_log_path(l), opt.group,
+	    mq_topic_name(s->t), s->part };
+	int64_t try, backoff = 100;
+	int status, rc;
+
+	for (try = 0; ; try++) {
+		if ((rc = exec_record(&ctx, r, &status)) != 0)
+			die(EXIT_FAIL, "--exec: /bin/sh: %s", strerror(rc));
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			return 0;
+		if (stopsig)
+			return -1;
+		if (try == opt.retries)
+			break;
+		if (opt.verbose)
+			warnmsg("%s-%d offset %lld: command failed, retrying",
+			    ctx.topic, s->part, (long long)r->offset);
+		struct timespec ts = { backoff / 1000, backoff % 1000 *
+		    1000000 };
+
+		nanosleep(&ts, NULL);
+		if (stopsig)
+			return -1;
+		if ((backoff *= 2) > 10000)
+			backoff = 10000;
+	}
+	if (WIFEXITED(status))
+		die(EXIT_EXEC, "%s-%d offset %lld: command exited %d; not "
+		    "committed", ctx.topic, s->part, (long long)r->offset,
+		    WEXITSTATUS(status));
+	die(EXIT_EXEC, "%s-%d offset %lld: command killed by signal %d; not "
+	    "committed", ctx.topic, s->part, (long long)r->offset,
+	    WTERMSIG(status));
+}
+
+/* Formats one record into the output buffer. */
+static void
+output(const struct source *s, const struct mq_record *rec)
+{
+	if (opt.json) {
+		if (mq_json_encode(&out, mq_topic_name(s->t), s->part,
+		    rec->ts_type, rec) != 0)
+			die(EXIT_FAIL, "%s", strerror(ENOMEM));
+	} else if (opt.raw) {
+		if (mq_frame_encode(&out, s->part, rec) != 0)
+			die(EXIT_FAIL, "%s", strerror(ENOMEM));
+	} else if (ops != NULL)
+		format(s, rec);
+	else {
+		if (rec->vallen > 0)
+			add(rec->value, (size_t)rec->vallen);
+		add(&opt.term, 1);
+	}
+}
+
+/*
+ * Waits until some partition's state changes, stdout's reader goes away
+ * (-1), a signal comes (-1), or timeout ms pass (-1 for none).
+ */
+static int
+wait_change(int ifd, int timeout)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct
 	    inotify_event))));
@@ -289,53 +536,127 @@ wait_change(int ifd)
 		{ .fd = STDOUT_FILENO, .events = 0 }
 	};
 
-	while (poll(p, 2, -1) == -1)
+	while (poll(p, ifd == -1 ? 0 : 2, timeout) == -1) {
 		if (errno != EINTR)
 			die(EXIT_FAIL, "poll: %s", strerror(errno));
-	if (p[1].revents & (POLLERR | POLLHUP))
+		if (stopsig)
+			return -1;
+	}
+	if (stopsig || (p[1].revents & (POLLERR | POLLHUP)))
 		return -1;
 	/* Drain the queue: one pass over the readers answers all events. */
-	while (read(ifd, buf, sizeof(buf)) > 0)
+	while (ifd != -1 && read(ifd, buf, sizeof(buf)) > 0)
 		;
 	return 0;
+}
+
+static void
+on_signal(int sig)
+{
+	stopsig = sig;
+}
+
+/* Opens every partition of the topics (or -p's), with its end point. */
+static struct source *
+open_sources(struct mq_log *l, struct mq_group *g, char **topics,
+    int ntopics, size_t *np)
+{
+	struct source *src = NULL;
+	size_t nsrc = 0;
+	int k, p;
+
+	for (k = 0; k < ntopics; k++) {
+		struct mq_topic *t = open_topic(l, topics[k]);
+		struct mq_member *m = NULL;
+		int n = mq_topic_partitions(t);
+
+		if (opt.part >= n)
+			die(EXIT_USAGE, "%s: partition %lld: no such partition "
+			    "(the topic has %d)", topics[k],
+			    (long long)opt.part, n);
+		if (g != NULL)
+			fail_on(l, mq_member_join(g, t, opt.sync, &m));
+		if ((src = realloc(src, (nsrc + (size_t)n) *
+		    sizeof(*src))) == NULL)
+			die(EXIT_FAIL, "%s", strerror(ENOMEM));
+		for (p = 0; p < n; p++) {
+			if (opt.part >= 0 && p != opt.part)
+				continue;
+			struct source *s = &src[nsrc++];
+
+			memset(s, 0, sizeof(*s));
+			s->t = t;
+			s->m = m;
+			s->part = p;
+			fail_on(l, mq_reader_open(t, p, &s->r));
+			fail_on(l, mq_reader_offsets(s->r, NULL, &s->end));
+			if (!opt.follow)
+				mq_reader_set_limit(s->r, s->end);
+			if (g == NULL) {
+				position(l, s);
+				s->owned = s->want = 1;
+			}
+		}
+	}
+	*np = nsrc;
+	return src;
+}
+
+/* Without -f: has every source this process should read reached its end? */
+static int
+all_done(const struct source *src, size_t nsrc)
+{
+	size_t i;
+
+	for (i = 0; i < nsrc; i++)
+		if (src[i].want && !(src[i].owned && src[i].done))
+			return 0;
+	return 1;
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct mq_log *l;
+	struct mq_group *g = NULL;
 	struct source *src;
 	struct mq_record rec;
+	struct stat st;
 	const char *dir = NULL, *why;
-	enum start how = S_BEGINNING;
-	int64_t v = 0, count = -1, seen = 0, part = -1;
-	size_t nsrc = 0, i;
-	int ch, rc, k, follow = 0, json = 0, raw = 0, verbose = 0,
-	    ifd = -1, progress, gone = 0, ntopics;
-	char term = '\n';
+	int64_t count = -1, seen = 0, looked, synced;
+	size_t nsrc, i;
+	int ch, rc, k, ifd = -1, progress, gone = 0, outfile;
 
 	prog = "mq-consume";
 	argv[0] = (char *)prog;		/* for getopt's messages */
-	while ((ch = getopt_long(argc, argv, "0d:fF:hJn:o:p:RvV", longopts,
+	opt.how = S_BEGINNING;
+	opt.part = -1;
+	opt.sync = -1;
+	opt.term = '\n';
+	while ((ch = getopt_long(argc, argv, "0d:fF:g:hJn:o:p:RvV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case '0':
-			term = '\0';
+			opt.term = '\0';
 			break;
 		case 'd':
 			dir = optarg;
 			break;
 		case 'f':
-			follow = 1;
+			opt.follow = 1;
 			break;
 		case 'F':
 			parse_format(optarg);
+			break;
+		case 'g':
+			check_group(optarg);
+			opt.group = optarg;
 			break;
 		case 'h':
 			fputs(usage_str, stdout);
 			return EXIT_OK;
 		case 'J':
-			json = 1;
+			opt.json = 1;
 			break;
 		case 'n':
 			if (parse_int64(optarg, 0, INT64_MAX, &count, &why))
@@ -343,22 +664,36 @@ main(int argc, char *argv[])
 				    why);
 			break;
 		case 'o':
-			parse_start(optarg, &how, &v);
+			parse_start(optarg, &opt.how, &opt.v);
 			break;
 		case 'p':
-			if (parse_int64(optarg, 0, MQ_PARTITIONS_MAX - 1, &part,
-			    &why))
+			if (parse_int64(optarg, 0, MQ_PARTITIONS_MAX - 1,
+			    &opt.part, &why))
 				usage_error(usage_str, "-p %s: %s", optarg,
 				    why);
 			break;
 		case 'R':
-			raw = 1;
+			opt.raw = 1;
 			break;
 		case 'v':
-			verbose = 1;
+			opt.verbose = 1;
 			break;
 		case 'V':
 			print_version();
+		case OPT_EXEC:
+			if (*optarg == '\0')
+				usage_error(usage_str, "--exec: empty command");
+			opt.exec = optarg;
+			break;
+		case OPT_RETRIES:
+			if (parse_int64(optarg, 0, INT32_MAX, &opt.retries,
+			    &why))
+				usage_error(usage_str, "--retries %s: %s",
+				    optarg, why);
+			break;
+		case OPT_SYNC:
+			opt.sync = parse_sync(usage_str, optarg);
+			break;
 		default:
 			usage_error(usage_str, NULL);
 		}
@@ -367,40 +702,38 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc == 0)
 		usage_error(usage_str, "no topic given");
-	if (json + raw + (ops != NULL) > 1)
+	if (opt.json + opt.raw + (ops != NULL) > 1)
 		usage_error(usage_str, "-F, -J and -R do not go together");
+	if (opt.exec != NULL && (opt.json || opt.raw || ops != NULL ||
+	    opt.term != '\n'))
+		usage_error(usage_str, "--exec does not go with -0, -F, -J "
+		    "or -R");
+	if (opt.sync >= 0 && opt.group == NULL)
+		usage_error(usage_str, "--sync is for group commits: it needs "
+		    "-g");
+	if (opt.sync < 0)
+		opt.sync = MQ_SYNC_BATCH;
 	for (k = 0; k < argc; k++)
 		check_name(argv[k]);
 	signal(SIGPIPE, SIG_IGN);
-	verbose |= isatty(STDERR_FILENO);
+	if (opt.group != NULL || opt.exec != NULL) {
+		/* Stop between records, with what was done committed. */
+		struct sigaction sa = { .sa_handler = on_signal };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	opt.verbose |= isatty(STDERR_FILENO);
+	outfile = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+	if (opt.exec != NULL)
+		exec_init();
 
 	l = open_log(dir, 0);
-	ntopics = argc;
-	src = NULL;
-	for (k = 0; k < ntopics; k++) {
-		struct mq_topic *t = open_topic(l, argv[k]);
-		int n = mq_topic_partitions(t), p;
-
-		if (part >= n)
-			die(EXIT_USAGE, "%s: partition %lld: no such partition "
-			    "(the topic has %d)", argv[k], (long long)part, n);
-		if ((src = realloc(src, (nsrc + (size_t)n) *
-		    sizeof(*src))) == NULL)
-			die(EXIT_FAIL, "%s", strerror(ENOMEM));
-		for (p = 0; p < n; p++) {
-			if (part >= 0 && p != part)
-				continue;
-			struct source *s = &src[nsrc++];
-
-			memset(s, 0, sizeof(*s));
-			s->t = t;
-			s->part = p;
-			if ((rc = mq_reader_open(t, p, &s->r)) != 0)
-				die(exit_for(rc), "%s", mq_log_errdetail(l));
-			position(l, s, how, v, follow);
-		}
-	}
-	if (follow) {
+	if (opt.group != NULL)
+		fail_on(l, mq_group_open(l, opt.group, MQ_GROUP_CREATE, &g));
+	src = open_sources(l, g, argv, argc, &nsrc);
+	if (opt.follow) {
 		if ((ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
 			die(EXIT_FAIL, "inotify: %s", strerror(errno));
 		for (i = 0; i < nsrc; i++)
@@ -410,77 +743,96 @@ main(int argc, char *argv[])
 				    mq_reader_watch_path(src[i].r),
 				    strerror(errno));
 	}
+	looked = synced = now_ms();
+	if (g != NULL && rebalance(l, src, nsrc, outfile) != 0)
+		gone = 1;
 
-	while (!gone && count != 0) {
+	while (!gone && count != 0 && !stopsig) {
 		progress = 0;
-		for (i = 0; i < nsrc && count != 0 && !gone; i++) {
+		for (i = 0; i < nsrc && count != 0 && !gone && !stopsig; i++) {
 			struct source *s = &src[i];
 
-			for (k = 0; k < BURST && !s->done && count != 0; k++) {
+			for (k = 0; k < BURST && s->owned && !s->done &&
+			    count != 0 && !stopsig; k++) {
 				rc = mq_reader_next(s->r, &rec);
 				if (rc < 0) {
 					/* What was read before stays output. */
-					out_flush();
-					die(exit_for(rc), "%s",
-					    mq_log_errdetail(l));
+					flush_commit(l, src, nsrc, outfile);
+					fail_on(l, rc);
 				}
 				if (rc == 0) {
-					s->done = !follow;
+					s->done = !opt.follow;
 					break;
 				}
 				progress = 1;
+				if (opt.exec != NULL) {
+					if (run(l, s, &rec) != 0)
+						break;
+					s->outpos = rec.offset + 1;
+					if (g != NULL)
+						commit(l, s);
+				} else {
+					output(s, &rec);
+					s->outpos = rec.offset + 1;
+				}
 				seen++;
 				if (count > 0)
 					count--;
-				if (json) {
-					if (mq_json_encode(&out,
-					    mq_topic_name(s->t), s->part,
-					    rec.ts_type, &rec) != 0)
-						die(EXIT_FAIL, "%s",
-						    strerror(ENOMEM));
-				} else if (raw) {
-					if (mq_frame_encode(&out, s->part,
-					    &rec) != 0)
-						die(EXIT_FAIL, "%s",
-						    strerror(ENOMEM));
-				} else if (ops != NULL)
-					format(s, &rec);
-				else {
-					if (rec.vallen > 0)
-						add(rec.value,
-						    (size_t)rec.vallen);
-					add(&term, 1);
-				}
-				if (out.len >= OUT_FLUSH && out_flush() != 0)
+				if (out.len >= OUT_FLUSH &&
+				    flush_commit(l, src, nsrc, outfile) != 0)
 					gone = 1;
 			}
 		}
-		if (gone || count == 0)
+		if (gone || count == 0 || stopsig)
 			break;
-		if (!follow) {
-			for (i = 0; i < nsrc && src[i].done; i++)
-				;
-			if (i == nsrc)
+		if (g != NULL && now_ms() - looked >= LOOK_MS) {
+			looked = now_ms();
+			if (rebalance(l, src, nsrc, outfile) != 0)
 				break;
-			continue;
+			progress = 1;
 		}
-		if (!progress && (out_flush() != 0 || wait_change(ifd) != 0))
+		if (g != NULL && opt.sync == MQ_SYNC_BATCH &&
+		    now_ms() - synced >= SYNC_MS) {
+			synced = now_ms();
+			sync_members(l, src, nsrc);
+		}
+		if (!opt.follow && all_done(src, nsrc))
+			break;
+		if (progress)
+			continue;
+		/*
+		 * Idle: following, or waiting for a partition another member
+		 * still holds.  Output is written before any wait.
+		 */
+		if (flush_commit(l, src, nsrc, outfile) != 0 ||
+		    wait_change(opt.follow ? ifd : -1, g != NULL ?
+		    LOOK_MS : -1) != 0)
 			gone = 1;
 	}
-	if (!gone)
-		out_flush();
-	if (verbose)
+	if (!gone && !stopsig)
+		flush_commit(l, src, nsrc, outfile);
+	if (opt.verbose)
 		warnmsg("%lld records", (long long)seen);
 	/* Each topic is closed once: its sources are consecutive. */
 	for (i = 0; i < nsrc; i++) {
 		mq_reader_close(src[i].r);
-		if (i + 1 == nsrc || src[i + 1].t != src[i].t)
+		if (i + 1 == nsrc || src[i + 1].t != src[i].t) {
+			fail_on(l, mq_member_leave(src[i].m));
 			mq_topic_close(src[i].t);
+		}
 	}
 	free(src);
 	mq_buf_free(&out);
 	free(ops);
 	free(litbuf);
+	if (ifd != -1)
+		close(ifd);
+	exec_free();
+	mq_group_close(g);
 	mq_log_close(l);
+	if (stopsig) {
+		signal(stopsig, SIG_DFL);
+		raise(stopsig);
+	}
 	return EXIT_OK;
 }

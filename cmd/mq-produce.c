@@ -560,18 +560,6 @@ set_mode(enum mode old, enum mode new)
 	return new;
 }
 
-static int
-parse_sync(const char *s)
-{
-	if (strcmp(s, "none") == 0)
-		return MQ_SYNC_NONE;
-	if (strcmp(s, "batch") == 0)
-		return MQ_SYNC_BATCH;
-	if (strcmp(s, "always") == 0)
-		return MQ_SYNC_ALWAYS;
-	usage_error(usage_str, "--sync=%s: expected none, batch or always", s);
-}
-
 static void
 parse_delim(const char *opt, const char *s, char *out, int *len)
 {
@@ -652,7 +640,7 @@ main(int argc, char *argv[])
 			pr.print_offsets = 1;
 			break;
 		case OPT_SYNC:
-			pr.sync = parse_sync(optarg);
+			pr.sync = parse_sync(usage_str, optarg);
 			break;
 		default:
 			usage_error(usage_str, NULL);
