@@ -102,6 +102,8 @@ static struct op *ops;
 static size_t nops;
 static char *litbuf;			/* the literals ops point into */
 static volatile sig_atomic_t stopsig;	/* SIGINT or SIGTERM came */
+static int64_t count = -1;		/* -n: records still to go */
+static int64_t seen;			/* records written or run */
 static int outfile;			/* stdout is a regular file */
 
 /*
@@ -630,6 +632,55 @@ open_sources(struct mq_log *l, struct mq_group *g, char **topics,
 	return src;
 }
 
+/*
+ * Reads up to BURST records of s, and fewer when the group is due a
+ * look (an --exec command may take long).  Returns 1 if it read any, 0
+ * if none, -1 when stdout went away.
+ */
+static int
+burst(struct mq_log *l, struct source *s, struct source *src, size_t nsrc,
+    int64_t looked)
+{
+	struct mq_record rec;
+	int k, rc;
+
+	for (k = 0; k < BURST && s->owned && !s->done && count != 0 &&
+	    !stopsig; k++) {
+		if ((rc = mq_reader_next(s->r, &rec)) < 0) {
+			/* What was read before stays output. */
+			if (flush_out(src, nsrc) == 0)
+				commit_written(l, src, nsrc, 1);
+			fail_on(l, rc);
+		}
+		if (rc == 0) {
+			s->done = !opt.follow;
+			break;
+		}
+		if (opt.exec != NULL) {
+			if (run(l, s, &rec) != 0)
+				return 1;
+			s->outpos = s->written = rec.offset + 1;
+			if (s->m != NULL)
+				commit(l, s);
+		} else {
+			output(s, &rec);
+			s->outpos = rec.offset + 1;
+		}
+		seen++;
+		if (count > 0)
+			count--;
+		if (out.len >= OUT_FLUSH) {
+			if (flush_out(src, nsrc) != 0)
+				return -1;
+			commit_written(l, src, nsrc, 0);
+		}
+		if (s->m != NULL && (opt.exec != NULL || k % 256 == 255) &&
+		    now_ms() - looked >= LOOK_MS)
+			return 1;
+	}
+	return k > 0;
+}
+
 /* Without -f: has every source this process should read reached its end? */
 static int
 all_done(const struct source *src, size_t nsrc)
@@ -648,10 +699,9 @@ main(int argc, char *argv[])
 	struct mq_log *l;
 	struct mq_group *g = NULL;
 	struct source *src;
-	struct mq_record rec;
 	struct stat st;
 	const char *dir = NULL, *why;
-	int64_t count = -1, seen = 0, looked, synced;
+	int64_t looked, synced;
 	size_t nsrc, i;
 	int ch, rc, k, ifd = -1, progress, gone = 0;
 
@@ -778,42 +828,9 @@ main(int argc, char *argv[])
 	while (!gone && count != 0 && !stopsig) {
 		progress = 0;
 		for (i = 0; i < nsrc && count != 0 && !gone && !stopsig; i++) {
-			struct source *s = &src[i];
-
-			for (k = 0; k < BURST && s->owned && !s->done &&
-			    count != 0 && !stopsig; k++) {
-				rc = mq_reader_next(s->r, &rec);
-				if (rc < 0) {
-					/* What was read before stays output. */
-					if (flush_out(src, nsrc) == 0)
-						commit_written(l, src, nsrc, 1);
-					fail_on(l, rc);
-				}
-				if (rc == 0) {
-					s->done = !opt.follow;
-					break;
-				}
-				progress = 1;
-				if (opt.exec != NULL) {
-					if (run(l, s, &rec) != 0)
-						break;
-					s->outpos = s->written = rec.offset + 1;
-					if (g != NULL)
-						commit(l, s);
-				} else {
-					output(s, &rec);
-					s->outpos = rec.offset + 1;
-				}
-				seen++;
-				if (count > 0)
-					count--;
-				if (out.len < OUT_FLUSH)
-					continue;
-				if (flush_out(src, nsrc) != 0)
-					gone = 1;
-				else
-					commit_written(l, src, nsrc, 0);
-			}
+			if ((rc = burst(l, &src[i], src, nsrc, looked)) < 0)
+				gone = 1;
+			progress |= rc > 0;
 		}
 		if (gone || count == 0 || stopsig)
 			break;
