@@ -170,8 +170,8 @@ group_dir(struct mq_group *g, int create)
 	if ((gfd = groups_dir(l, create)) < 0) {
 		rc = -gfd;
 		if (rc == ENOENT)
-			return log_fail(l, MQ_ENOGROUP, "%s: %s", g->name,
-			    mq_strerror(MQ_ENOGROUP));
+			return log_fail(l, MQ_ENOGROUP, "group %s: %s",
+			    g->name, mq_strerror(MQ_ENOGROUP));
 		return log_fail(l, rc, "%s/%s: %s", l->path, GROUPS_DIR,
 		    strerror(rc));
 	}
@@ -182,7 +182,7 @@ group_dir(struct mq_group *g, int create)
 	rc = errno;
 	close(gfd);
 	if (fd == -1 && rc == ENOENT)
-		return log_fail(l, MQ_ENOGROUP, "%s: %s", g->name,
+		return log_fail(l, MQ_ENOGROUP, "group %s: %s", g->name,
 		    mq_strerror(MQ_ENOGROUP));
 	if (fd == -1)
 		return log_fail(l, rc, "%s/%s/%s: %s", l->path, GROUPS_DIR,
@@ -417,7 +417,7 @@ members_read(int memfd, struct mq_member_info **mp, size_t *np)
 	size_t n = 0;
 	off_t k, nslots;
 	ssize_t got;
-	int held;
+	int held, whole;
 
 	*mp = NULL;
 	*np = 0;
@@ -426,11 +426,12 @@ members_read(int memfd, struct mq_member_info **mp, size_t *np)
 	nslots = (st.st_size + MEMBER_SIZE - 1) / MEMBER_SIZE;
 	for (k = 0; k < nslots; k++) {
 		if ((held = range_probe(memfd, k * MEMBER_SIZE, MEMBER_SIZE,
-		    NULL)) < 0) {
+		    &whole)) < 0) {
 			free(m);
 			return -held;
 		}
-		if (!held)
+		/* A tool's lock on the whole table is no member. */
+		if (!held || whole)
 			continue;
 		if ((nm = realloc(m, (n + 1) * sizeof(*m))) == NULL) {
 			free(m);
@@ -511,13 +512,18 @@ mq_group_reset(struct mq_group *g, const char *topic,
 		return rc;
 	/* Locking the member table keeps members from joining meanwhile. */
 	if ((rc = range_trylock(f.memfd, 0, 0)) != 0 && !force) {
+		int whole = 0;
+
+		if (rc == EAGAIN && range_probe(f.memfd, 0, 0, &whole) == 1 &&
+		    whole)
+			rc = MQ_ELOCKED;	/* another tool at work */
+		else if (rc == EAGAIN)
+			rc = MQ_EACTIVE;
 		gfiles_close(&f);
-		if (rc == EAGAIN)
-			return log_fail(l, MQ_EACTIVE, "group %s: %s: %s",
-			    g->name, topic, mq_strerror(MQ_EACTIVE));
 		return log_fail(l, rc, "group %s: %s: %s", g->name, topic,
-		    strerror(rc));
+		    mq_strerror(rc));
 	}
+	rc = 0;
 	for (p = 0; p < n; p++) {
 		if (offsets[p] < 0)
 			continue;
@@ -527,8 +533,18 @@ mq_group_reset(struct mq_group *g, const char *topic,
 			rc = MQ_EACTIVE;
 			break;
 		}
-		if ((rc = commit_read(f.offfd, p, &c)) == 0) {
-			c.seq++;
+		/* A reset is also how damaged slots are written anew. */
+		if ((rc = commit_read(f.offfd, p, &c)) == MQ_ECORRUPT) {
+			c.seq = 0;
+			rc = 0;
+		}
+		/*
+		 * Without the lock, the owner may be writing commit seq+1 right
+		 * now; seq+2 goes to the other slot and wins over it, and the
+		 * owner sees the number jump at its next commit.
+		 */
+		if (rc == 0) {
+			c.seq += locked ? 1 : 2;
 			c.offset = offsets[p];
 			c.timestamp = mq_now_ms();
 			c.member = 0;
@@ -573,7 +589,8 @@ mq_group_delete(struct mq_log *l, const char *name, int force)
 	for (i = 0; i < n; i++) {
 		if ((rc = gfiles_open(g, topics[i], 0, &f[i])) != 0)
 			goto out;
-		if (f[i].memfd != -1 && range_trylock(f[i].memfd, 0, 0) != 0 &&
+		if (((f[i].memfd != -1 && range_trylock(f[i].memfd, 0, 0)) ||
+		    (f[i].offfd != -1 && range_trylock(f[i].offfd, 0, 0))) &&
 		    !force) {
 			rc = log_fail(l, MQ_EACTIVE, "group %s: %s", name,
 			    mq_strerror(MQ_EACTIVE));

@@ -88,8 +88,13 @@ still_linked(struct mq_member *m)
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-int
-mq_member_join(struct mq_group *g, struct mq_topic *t, int sync,
+/*
+ * Joins, or with deal 0 only opens the group's state to own chosen
+ * partitions: a member outside the deal takes no slot, so the others
+ * neither wait for it nor count it.
+ */
+static int
+member_open(struct mq_group *g, struct mq_topic *t, int sync, int deal,
     struct mq_member **mp)
 {
 	unsigned char rec[MEMBER_SIZE];
@@ -116,14 +121,15 @@ mq_member_join(struct mq_group *g, struct mq_topic *t, int sync,
 	if (gethostname(m->self.host, sizeof(m->self.host)) != 0)
 		m->self.host[0] = '\0';
 	m->self.host[sizeof(m->self.host) - 1] = '\0';
+	m->self.slot = -1;
 	for (;;) {
-		if ((rc = gfiles_open(g, mq_topic_name(t), 1, &m->f)) != 0)
-			break;
-		rc = take_slot(m);
+		rc = gfiles_open(g, mq_topic_name(t), 1, &m->f);
+		if (rc == 0 && deal)
+			rc = take_slot(m);
 		if (rc == 0 && still_linked(m))
 			break;
 		gfiles_close(&m->f);
-		if (rc != 0 && rc != EAGAIN)
+		if (rc != 0 && rc != EAGAIN && rc != ENOENT)
 			break;
 		/*
 		 * A tool is resetting or deleting the group: wait for it, then
@@ -145,7 +151,7 @@ mq_member_join(struct mq_group *g, struct mq_topic *t, int sync,
 	}
 	m->self.since = mq_now_ms();
 	member_encode(rec, &m->self);
-	if ((rc = pwrite_all(m->f.memfd, rec, sizeof(rec),
+	if (deal && (rc = pwrite_all(m->f.memfd, rec, sizeof(rec),
 	    (off_t)m->self.slot * MEMBER_SIZE)) != 0) {
 		gfiles_close(&m->f);
 		free(m->parts);
@@ -155,6 +161,20 @@ mq_member_join(struct mq_group *g, struct mq_topic *t, int sync,
 	}
 	*mp = m;
 	return 0;
+}
+
+int
+mq_member_join(struct mq_group *g, struct mq_topic *t, int sync,
+    struct mq_member **mp)
+{
+	return member_open(g, t, sync, 1, mp);
+}
+
+int
+mq_member_assign(struct mq_group *g, struct mq_topic *t, int sync,
+    struct mq_member **mp)
+{
+	return member_open(g, t, sync, 0, mp);
 }
 
 int
@@ -193,6 +213,10 @@ mq_member_assignment(struct mq_member *m, unsigned char *want)
 	uint32_t h;
 	int n = 0, rank = 0, held, p;
 
+	if (m->self.slot < 0) {
+		memset(want, 0, (size_t)m->nparts);
+		return 0;
+	}
 	if (fstat(m->f.memfd, &st) == -1)
 		return errno;
 	nslots = (st.st_size + MEMBER_SIZE - 1) / MEMBER_SIZE;
@@ -250,10 +274,16 @@ mq_member_acquire(struct mq_member *m, int part, int64_t *committed)
 		return MQ_ELOCKED;
 	if (rc != 0)
 		return commit_fail(m, part, rc);
-	if ((rc = commit_read(m->f.offfd, part, &c)) != 0) {
+	/* A member outside the deal holds no slot that keeps a delete off. */
+	if (m->self.slot < 0 && !still_linked(m))
+		rc = log_fail(m->g->log, MQ_ENOGROUP, "group %s: %s",
+		    m->g->name, "deleted while in use");
+	else if ((rc = commit_read(m->f.offfd, part, &c)) != 0)
+		rc = commit_fail(m, part, rc);
+	if (rc != 0) {
 		range_unlock(m->f.offfd, (off_t)part * COMMIT_PAIR,
 		    COMMIT_PAIR);
-		return commit_fail(m, part, rc);
+		return rc;
 	}
 	m->parts[part].held = 1;
 	m->parts[part].seq = c.seq;

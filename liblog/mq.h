@@ -463,16 +463,19 @@ int mq_group_owner(struct mq_group *g, const char *topic, int part,
 
 /*
  * Sets committed offsets on topic for a tool: offsets[p] for partition p
- * of n (-1 leaves one as it is), durably.  Refuses with MQ_EACTIVE while
- * a member is live on the topic, unless force; a forced reset of a
- * partition a member holds is picked up by that member at its next commit.
+ * of n (-1 leaves one as it is), durably; a partition whose commit is
+ * damaged gets a whole new one.  Refuses with MQ_EACTIVE while a member
+ * is live on the topic, or MQ_ELOCKED while another tool works on it,
+ * unless force.  A member that holds a partition reset by force follows
+ * the reset at its next commit or look at the group.
  */
 int mq_group_reset(struct mq_group *g, const char *topic,
     const int64_t *offsets, int n, int force);
 
 /*
  * Deletes group name and its state: atomically for new members.
- * Refuses with MQ_EACTIVE while a member is live, unless force.
+ * Refuses with MQ_EACTIVE while a member is live or a partition is
+ * owned, unless force.
  */
 int mq_group_delete(struct mq_log *l, const char *name, int force);
 
@@ -484,6 +487,15 @@ int mq_group_delete(struct mq_log *l, const char *name, int force);
  * Returns 0 or errno.
  */
 int mq_member_join(struct mq_group *g, struct mq_topic *t, int sync,
+    struct mq_member **mp);
+
+/*
+ * Opens the group's state on topic t to own partitions the caller
+ * chooses, outside the deal (Kafka's assign()): takes no member slot,
+ * is dealt nothing and counts for no one's share; a partition is still
+ * owned by one process at a time.  Otherwise as mq_member_join().
+ */
+int mq_member_assign(struct mq_group *g, struct mq_topic *t, int sync,
     struct mq_member **mp);
 
 /* Syncs, releases every partition and leaves.  Returns 0 or errno. */
