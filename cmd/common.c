@@ -293,6 +293,13 @@ open_log(const char *dir, int flags)
 	return l;
 }
 
+void
+fail_on(struct mq_log *l, int rc)
+{
+	if (rc != 0)
+		die(exit_for(rc), "%s", mq_log_errdetail(l));
+}
+
 struct mq_topic *
 open_topic(struct mq_log *l, const char *name)
 {

@@ -65,6 +65,9 @@ void check_group(const char *name);
 /* Resolves -d/$MQ_DIR/XDG and opens the log; dies on failure. */
 struct mq_log *open_log(const char *dir, int flags);
 
+/* Dies with the log's one-line detail of the last error, if rc is one. */
+void fail_on(struct mq_log *l, int rc);
+
 /* Opens a topic; dies (with the library's one-line message) on failure. */
 struct mq_topic *open_topic(struct mq_log *l, const char *name);
 

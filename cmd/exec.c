@@ -23,6 +23,7 @@
 
 extern char **environ;
 
+static char *logdir;		/* absolute: the command may cd */
 static char **base;		/* the inherited environment, minus ours */
 static size_t nbase;
 static struct mq_buf vars;	/* this record's NAME=value strings */
@@ -45,10 +46,13 @@ ours(const char *e)
 }
 
 void
-exec_init(void)
+exec_init(const char *dir)
 {
 	size_t n = 0, i;
 
+	if ((logdir = realpath(dir, NULL)) == NULL &&
+	    (logdir = strdup(dir)) == NULL)
+		die(EXIT_FAIL, "%s", strerror(ENOMEM));
 	while (environ[n] != NULL)
 		n++;
 	if ((base = calloc(n + 1, sizeof(*base))) == NULL)
@@ -61,9 +65,11 @@ exec_init(void)
 void
 exec_free(void)
 {
+	free(logdir);
 	free(base);
 	free(envp);
 	mq_buf_free(&vars);
+	logdir = NULL;
 	base = envp = NULL;
 	nbase = envcap = 0;
 }
@@ -132,7 +138,7 @@ build_env(const struct exec_ctx *ctx, const struct mq_record *r)
 	var_num("MQ_PARTITION", ctx->part);
 	var_num("MQ_OFFSET", r->offset);
 	var_num("MQ_TIMESTAMP", r->timestamp);
-	var("MQ_DIR", ctx->dir, strlen(ctx->dir));
+	var("MQ_DIR", logdir, strlen(logdir));
 	if (ctx->group != NULL)
 		var("MQ_GROUP", ctx->group, strlen(ctx->group));
 	if (r->keylen >= 0)

@@ -10,14 +10,16 @@
 /* What a command learns about its record besides the value. */
 struct exec_ctx {
 	const char *cmd;		/* run with /bin/sh -c */
-	const char *dir;		/* the log directory, as MQ_DIR */
 	const char *group;		/* NULL without -g */
 	const char *topic;
 	int	part;
 };
 
-/* Takes the environment the commands start from; call once. */
-void exec_init(void);
+/*
+ * Takes the environment the commands start from, and the log directory
+ * they get as MQ_DIR; call once.
+ */
+void exec_init(const char *dir);
 
 /*
  * Runs ctx->cmd with r's value on its stdin and the record in MQ_*

@@ -287,13 +287,6 @@ parse_start(const char *s, enum start *how, int64_t *v)
 	}
 }
 
-static void
-fail_on(struct mq_log *l, int rc)
-{
-	if (rc != 0)
-		die(exit_for(rc), "%s", mq_log_errdetail(l));
-}
-
 /* Positions a source as -o says. */
 static void
 position(struct mq_log *l, struct source *s)
@@ -340,22 +333,26 @@ note(const struct source *s, const char *what, int64_t off)
 		    mq_topic_name(s->t), s->part, (long long)off);
 }
 
-/* Commits what of s was written, and follows a reset that moved it. */
+/*
+ * Commits what of s was written, and follows a reset that moved it
+ * (mq-offsets --reset --force).  A look commits nothing new, but asks,
+ * so an idle member notices a reset too.
+ */
 static void
-commit(struct mq_log *l, struct source *s)
+commit(struct mq_log *l, struct source *s, int look)
 {
-	int64_t moved;
+	int64_t moved, to = look ? s->committed : s->written;
 
-	if (s->written == s->committed)
+	if (!look && s->written == s->committed)
 		return;
-	fail_on(l, mq_member_commit(s->m, s->part, s->written, &moved));
+	fail_on(l, mq_member_commit(s->m, s->part, to, &moved));
 	if (moved >= 0) {
 		fail_on(l, mq_reader_seek(s->r, moved));
-		s->outpos = s->written = mq_reader_position(s->r);
+		s->outpos = s->written = to = mq_reader_position(s->r);
 		s->done = !opt.follow && s->outpos >= s->end;
 		note(s, "reset moved", s->outpos);
 	}
-	s->committed = s->written;
+	s->committed = to;
 }
 
 /*
@@ -403,7 +400,7 @@ commit_written(struct mq_log *l, struct source *src, size_t nsrc, int force)
 	}
 	for (i = 0; i < nsrc; i++)
 		if (src[i].owned)
-			commit(l, &src[i]);
+			commit(l, &src[i], 0);
 	last = now_ms();
 }
 
@@ -434,7 +431,7 @@ acquire(struct mq_log *l, struct source *s)
 	s->outpos = s->written = mq_reader_position(s->r);
 	s->committed = -1;
 	/* Stamps the partition with our id, and fixes where -o put us. */
-	commit(l, s);
+	commit(l, s, 0);
 	s->done = !opt.follow && s->outpos >= s->end;
 	note(s, "took", s->outpos);
 }
@@ -456,11 +453,12 @@ rebalance(struct mq_log *l, struct source *src, size_t nsrc)
 		if ((size_t)n > cap && (want = realloc(want, cap = (size_t)n))
 		    == NULL)
 			die(EXIT_FAIL, "%s", strerror(ENOMEM));
-		fail_on(l, mq_member_assignment(src[i].m, want));
+		/* -p: that partition, outside the deal. */
+		if (opt.part < 0)
+			fail_on(l, mq_member_assignment(src[i].m, want));
 		for (j = i; j < nsrc && src[j].t == src[i].t; j++) {
 			struct source *s = &src[j];
 
-			/* -p: this partition, whoever the group deals it to. */
 			s->want = opt.part >= 0 || want[s->part];
 			gave |= s->owned && !s->want;
 		}
@@ -476,6 +474,8 @@ rebalance(struct mq_log *l, struct source *src, size_t nsrc)
 			release(l, &src[i]);
 		else if (!src[i].owned && src[i].want)
 			acquire(l, &src[i]);
+		else if (src[i].owned)
+			commit(l, &src[i], 1);
 	}
 	return 0;
 }
@@ -495,10 +495,10 @@ sync_members(struct mq_log *l, struct source *src, size_t nsrc)
  * -1 when a signal stopped us; dies when it keeps failing.
  */
 static int
-run(struct mq_log *l, const struct source *s, const struct mq_record *r)
+run(const struct source *s, const struct mq_record *r)
 {
-	struct exec_ctx ctx = { opt.exec, mq_log_path(l), opt.group,
-	    mq_topic_name(s->t), s->part };
+	struct exec_ctx ctx = { opt.exec, opt.group, mq_topic_name(s->t),
+	    s->part };
 	int64_t try, backoff = 100;
 	int status, rc;
 
@@ -588,24 +588,34 @@ on_signal(int sig)
 
 /* Opens every partition of the topics (or -p's), with its end point. */
 static struct source *
-open_sources(struct mq_log *l, struct mq_group *g, char **topics,
+open_sources(struct mq_log *l, struct mq_group **gp, char **topics,
     int ntopics, size_t *np)
 {
+	struct mq_topic **tv;
 	struct source *src = NULL;
 	size_t nsrc = 0;
 	int k, p;
 
+	/* Every topic first: a typo must not leave a new empty group. */
+	if ((tv = calloc((size_t)ntopics, sizeof(*tv))) == NULL)
+		die(EXIT_FAIL, "%s", strerror(ENOMEM));
 	for (k = 0; k < ntopics; k++) {
-		struct mq_topic *t = open_topic(l, topics[k]);
+		tv[k] = open_topic(l, topics[k]);
+		if (opt.part >= mq_topic_partitions(tv[k]))
+			die(EXIT_USAGE, "%s: partition %lld: no such partition "
+			    "(the topic has %d)", topics[k],
+			    (long long)opt.part, mq_topic_partitions(tv[k]));
+	}
+	if (opt.group != NULL)
+		fail_on(l, mq_group_open(l, opt.group, MQ_GROUP_CREATE, gp));
+	for (k = 0; k < ntopics; k++) {
+		struct mq_topic *t = tv[k];
 		struct mq_member *m = NULL;
 		int n = mq_topic_partitions(t);
 
-		if (opt.part >= n)
-			die(EXIT_USAGE, "%s: partition %lld: no such partition "
-			    "(the topic has %d)", topics[k],
-			    (long long)opt.part, n);
-		if (g != NULL)
-			fail_on(l, mq_member_join(g, t, opt.sync, &m));
+		if (*gp != NULL)
+			fail_on(l, (opt.part >= 0 ? mq_member_assign :
+			    mq_member_join)(*gp, t, opt.sync, &m));
 		if ((src = realloc(src, (nsrc + (size_t)n) *
 		    sizeof(*src))) == NULL)
 			die(EXIT_FAIL, "%s", strerror(ENOMEM));
@@ -622,12 +632,13 @@ open_sources(struct mq_log *l, struct mq_group *g, char **topics,
 			fail_on(l, mq_reader_offsets(s->r, NULL, &s->end));
 			if (!opt.follow)
 				mq_reader_set_limit(s->r, s->end);
-			if (g == NULL) {
+			if (*gp == NULL) {
 				position(l, s);
 				s->owned = s->want = 1;
 			}
 		}
 	}
+	free(tv);
 	*np = nsrc;
 	return src;
 }
@@ -657,11 +668,11 @@ burst(struct mq_log *l, struct source *s, struct source *src, size_t nsrc,
 			break;
 		}
 		if (opt.exec != NULL) {
-			if (run(l, s, &rec) != 0)
+			if (run(s, &rec) != 0)
 				return 1;
 			s->outpos = s->written = rec.offset + 1;
 			if (s->m != NULL)
-				commit(l, s);
+				commit(l, s, 0);
 		} else {
 			output(s, &rec);
 			s->outpos = rec.offset + 1;
@@ -804,13 +815,10 @@ main(int argc, char *argv[])
 	}
 	opt.verbose |= isatty(STDERR_FILENO);
 	outfile = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
-	if (opt.exec != NULL)
-		exec_init();
-
 	l = open_log(dir, 0);
-	if (opt.group != NULL)
-		fail_on(l, mq_group_open(l, opt.group, MQ_GROUP_CREATE, &g));
-	src = open_sources(l, g, argv, argc, &nsrc);
+	if (opt.exec != NULL)
+		exec_init(mq_log_path(l));
+	src = open_sources(l, &g, argv, argc, &nsrc);
 	if (opt.follow) {
 		if ((ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
 			die(EXIT_FAIL, "inotify: %s", strerror(errno));
