@@ -30,3 +30,10 @@ mq consume demo-copy | wc -l
 
 show 'mq consume -n 3 -p 0 demo-orders'
 mq consume -n 3 -p 0 demo-orders
+
+show 'mq consume -g demo-billing -n 3 demo-orders; mq consume -g demo-billing -n 3 demo-orders'
+mq consume -g demo-billing -n 3 demo-orders
+mq consume -g demo-billing -n 3 demo-orders
+
+show 'mq offsets -g demo-billing demo-orders'
+mq offsets -g demo-billing demo-orders
