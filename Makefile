@@ -69,6 +69,11 @@ tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h liblog/liblog.a \
 check: all $(UNIT_BIN)
 	MQ_SANITIZE=$(SANITIZE) tests/run.sh
 
+# The long variants of the kill -9 tests (60,000 records through three
+# group members killed at random); make check runs short ones.
+torture: all
+	MQ_TORTURE=1 PATH="$$(pwd)/cmd:$$PATH" bats -f torture tests/
+
 $(FLAGS_STAMP): FORCE
 	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
 
@@ -96,5 +101,5 @@ clean:
 	rm -f liblog/*.o liblog/liblog.a cmd/*.o $(CMD_BIN) $(UNIT_BIN) \
 		$(FLAGS_STAMP)
 
-.PHONY: all check demo lint install uninstall clean FORCE
+.PHONY: all check torture demo lint install uninstall clean FORCE
 .SECONDARY:
