@@ -30,6 +30,7 @@ exit_for(int err)
 	case MQ_EACTIVE:
 		return EXIT_BUSY;
 	case MQ_EBADNAME:
+	case MQ_EBADGROUP:
 		return EXIT_USAGE;
 	default:
 		return EXIT_FAIL;
@@ -262,9 +263,8 @@ check_group(const char *name)
 	char q[64];
 
 	if (mq_name_check(name) != 0)
-		die(EXIT_USAGE, "group '%s': invalid group name (1-249 of "
-		    "[A-Za-z0-9._-], not . or ..)", mq_quote(q, sizeof(q),
-		    name, strlen(name)));
+		die(EXIT_USAGE, "group '%s': %s", mq_quote(q, sizeof(q), name,
+		    strlen(name)), mq_strerror(MQ_EBADGROUP));
 }
 
 static void

@@ -681,17 +681,28 @@ target(const char *topic, int p, int64_t start, int64_t end, int64_t c,
 	return at < start ? start : at > end ? end : at;
 }
 
+/* Keeps members out of g; dies as the man page says when it cannot. */
+static void
+lock_group(struct mq_log *l, struct mq_group *g)
+{
+	int rc = mq_group_lock(g);
+
+	if (rc == MQ_EACTIVE)
+		die(EXIT_BUSY, "%s (stop them, or use --force)",
+		    mq_log_errdetail(l));
+	fail_on(l, rc);
+}
+
 static void
 reset(struct mq_log *l, struct sel *sels, size_t nsels, int from_group)
 {
 	struct mq_group *g = open_group(l, 0, 1);
-	struct mq_member_info *mv;
 	struct mq_commit c;
 	struct mq_topic *t;
 	char **names = NULL;
 	int64_t *offsets;
 	struct row *r;
-	size_t i, j, nm;
+	size_t i, j;
 	int p, bad = 0, rc;
 
 	if (from_group) {
@@ -700,6 +711,12 @@ reset(struct mq_log *l, struct sel *sels, size_t nsels, int from_group)
 			usage_error(usage_str, "no topic given and group %s "
 			    "has none", opt.group);
 	}
+	/*
+	 * Members kept out from before the plan, so the commits it shifts
+	 * from cannot move under it, and a refusal changes nothing.
+	 */
+	if (g != NULL && !opt.dry_run && !opt.force)
+		lock_group(l, g);
 	/* The plan, whole, before anything changes. */
 	for (i = 0; i < nsels; i++) {
 		if ((t = open_sel(l, &sels[i], from_group)) == NULL)
@@ -737,22 +754,10 @@ reset(struct mq_log *l, struct sel *sels, size_t nsels, int from_group)
 		print_plan();
 		goto out;
 	}
-	if (g == NULL)
+	if (g == NULL) {
 		g = open_group(l, MQ_GROUP_CREATE, 0);
-	/*
-	 * Look for live members on every topic first, so that a refusal
-	 * changes nothing; the library checks again, under its lock.
-	 */
-	for (i = 0; i < nsels && !opt.force; i++) {
-		if (sels[i].total == 0)
-			continue;	/* a deleted topic, skipped */
-		fail_group(mq_group_members(g, sels[i].name, &mv, &nm),
-		    sels[i].name);
-		free(mv);
-		if (nm > 0)
-			die(EXIT_BUSY, "group %s: %s: %s (stop them, or use "
-			    "--force)", opt.group, sels[i].name,
-			    mq_strerror(MQ_EACTIVE));
+		if (!opt.force)
+			lock_group(l, g);
 	}
 	for (i = 0, j = 0; i < nsels; i++) {
 		if (sels[i].total == 0)
@@ -767,9 +772,6 @@ reset(struct mq_log *l, struct sel *sels, size_t nsels, int from_group)
 		rc = mq_group_reset(g, sels[i].name, offsets, sels[i].total,
 		    opt.force);
 		free(offsets);
-		if (rc == MQ_EACTIVE)
-			die(EXIT_BUSY, "%s (stop them, or use --force)",
-			    mq_log_errdetail(l));
 		fail_on(l, rc);
 	}
 	if (opt.verbose)
@@ -788,11 +790,9 @@ delete_group(struct mq_log *l)
 {
 	int rc = mq_group_delete(l, opt.group, opt.force);
 
-	if (rc == MQ_ENOGROUP)
-		die(EXIT_FAIL, "group %s: %s", opt.group, mq_strerror(rc));
 	if (rc == MQ_EACTIVE)
-		die(EXIT_BUSY, "group %s: %s (stop them, or use --force)",
-		    opt.group, mq_strerror(rc));
+		die(EXIT_BUSY, "%s (stop them, or use --force)",
+		    mq_log_errdetail(l));
 	fail_on(l, rc);
 	if (opt.verbose)
 		warnmsg("deleted group %s", opt.group);

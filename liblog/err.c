@@ -45,6 +45,8 @@ mq_strerror(int err)
 		return "no such consumer group";
 	case MQ_EACTIVE:
 		return "the group has live members";
+	case MQ_EBADGROUP:
+		return "invalid group name (1-249 of [A-Za-z0-9._-], not . or ..)";
 	case MQ__LASTERR:
 		break;
 	}

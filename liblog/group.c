@@ -203,14 +203,13 @@ mq_group_open(struct mq_log *l, const char *name, int flags,
 
 	*gp = NULL;
 	if (mq_name_check(name) != 0)
-		return log_fail(l, MQ_EBADNAME, "group '%s': %s",
+		return log_fail(l, MQ_EBADGROUP, "group '%s': %s",
 		    mq_quote(q, sizeof(q), name, strlen(name)),
-		    "invalid group name (1-249 of [A-Za-z0-9._-], not . "
-		    "or ..)");
+		    mq_strerror(MQ_EBADGROUP));
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return ENOMEM;
 	g->log = l;
-	g->fd = -1;
+	g->fd = g->lockfd = -1;
 	snprintf(g->name, sizeof(g->name), "%s", name);
 	if ((rc = group_dir(g, flags & MQ_GROUP_CREATE)) != 0) {
 		free(g);
@@ -225,6 +224,7 @@ mq_group_close(struct mq_group *g)
 {
 	if (g == NULL)
 		return;
+	mq_group_unlock(g);
 	if (g->fd != -1)
 		close(g->fd);
 	free(g);
@@ -234,107 +234,6 @@ const char *
 mq_group_name(const struct mq_group *g)
 {
 	return g->name;
-}
-
-static int
-cmpstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * The legal names of the subdirectories of fd (consumed), sorted, in
- * one allocation.  Others (a delete's "+del.*") are not groups.
- */
-static int
-list_names(int fd, char ***names, size_t *np)
-{
-	struct dirent *d;
-	DIR *dir;
-	char **v, *p;
-	size_t n = 0, bytes = 0, i;
-
-	*names = NULL;
-	*np = 0;
-	if ((dir = fdopendir(fd)) == NULL) {
-		close(fd);
-		return errno;
-	}
-	/* Two passes over one allocation: count, then copy. */
-	while ((d = readdir(dir)) != NULL) {
-		if (d->d_type != DT_DIR && d->d_type != DT_UNKNOWN)
-			continue;
-		if (mq_name_check(d->d_name) != 0)
-			continue;
-		n++;
-		bytes += strlen(d->d_name) + 1;
-	}
-	if ((v = malloc((n + 1) * sizeof(*v) + bytes)) == NULL) {
-		closedir(dir);
-		return ENOMEM;
-	}
-	p = (char *)(v + n + 1);
-	rewinddir(dir);
-	i = 0;
-	while ((d = readdir(dir)) != NULL && i < n) {
-		size_t len = strlen(d->d_name) + 1;
-
-		if (d->d_type != DT_DIR && d->d_type != DT_UNKNOWN)
-			continue;
-		if (mq_name_check(d->d_name) != 0 ||
-		    (size_t)(p - (char *)(v + n + 1)) + len > bytes)
-			continue;
-		memcpy(p, d->d_name, len);
-		v[i++] = p;
-		p += len;
-	}
-	closedir(dir);
-	v[i] = NULL;
-	qsort(v, i, sizeof(*v), cmpstr);
-	*names = v;
-	*np = i;
-	return 0;
-}
-
-int
-mq_group_list(struct mq_log *l, char ***names, size_t *n)
-{
-	int fd;
-
-	if ((fd = groups_dir(l, 0)) < 0) {
-		*names = NULL;
-		*n = 0;
-		if (fd == -ENOENT)
-			return 0;
-		return log_fail(l, -fd, "%s/%s: %s", l->path, GROUPS_DIR,
-		    strerror(-fd));
-	}
-	return list_names(fd, names, n);
-}
-
-int
-mq_group_topics(struct mq_group *g, char ***names, size_t *n)
-{
-	int fd = openat(g->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd == -1) {
-		*names = NULL;
-		*n = 0;
-		return errno;
-	}
-	return list_names(fd, names, n);
-}
-
-void
-gfiles_close(struct gfiles *f)
-{
-	if (f->offfd != -1)
-		close(f->offfd);
-	if (f->memfd != -1)
-		close(f->memfd);
-	if (f->dirfd != -1)
-		close(f->dirfd);
-	f->dirfd = f->offfd = f->memfd = -1;
 }
 
 /* Read-write if we may, else read-only (someone else's group). */
@@ -347,6 +246,208 @@ open_state(int dirfd, const char *name, int create)
 	if (fd == -1 && !create && (errno == EACCES || errno == EROFS))
 		fd = openat(dirfd, name, O_RDONLY | flags);
 	return fd;
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Is entry d of directory fd a directory, not a symlink to one? */
+static int
+is_dir(int fd, const struct dirent *d)
+{
+	struct stat st;
+
+	if (d->d_type != DT_UNKNOWN)
+		return d->d_type == DT_DIR;
+	return fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode);
+}
+
+/* readdir(3), telling an error from the end: 1, 0 at the end, or -errno. */
+static int
+next_entry(DIR *dir, struct dirent **d)
+{
+	errno = 0;
+	if ((*d = readdir(dir)) != NULL)
+		return 1;
+	return errno == 0 ? 0 : -errno;
+}
+
+/*
+ * The legal names of the subdirectories of fd (consumed), sorted, in
+ * one allocation.  Others (a delete's "+del.*") are not groups.
+ */
+static int
+list_names(int fd, char ***names, size_t *np)
+{
+	struct dirent *d;
+	DIR *dir;
+	char **v, *p;
+	size_t n = 0, bytes = 0, i = 0, len;
+	int rc;
+
+	*names = NULL;
+	*np = 0;
+	if ((dir = fdopendir(fd)) == NULL) {
+		rc = errno;
+		close(fd);
+		return rc;
+	}
+	/* Two passes over one allocation: count, then copy. */
+	while ((rc = next_entry(dir, &d)) == 1) {
+		if (mq_name_check(d->d_name) != 0 || !is_dir(fd, d))
+			continue;
+		n++;
+		bytes += strlen(d->d_name) + 1;
+	}
+	if (rc < 0 || (v = malloc((n + 1) * sizeof(*v) + bytes)) == NULL) {
+		closedir(dir);
+		return rc < 0 ? -rc : ENOMEM;
+	}
+	p = (char *)(v + n + 1);
+	rewinddir(dir);
+	while (i < n && (rc = next_entry(dir, &d)) == 1) {
+		len = strlen(d->d_name) + 1;
+		if (mq_name_check(d->d_name) != 0 || !is_dir(fd, d) ||
+		    (size_t)(p - (char *)(v + n + 1)) + len > bytes)
+			continue;
+		memcpy(p, d->d_name, len);
+		v[i++] = p;
+		p += len;
+	}
+	closedir(dir);
+	if (rc < 0) {
+		free(v);
+		return -rc;
+	}
+	v[i] = NULL;
+	qsort(v, i, sizeof(*v), cmpstr);
+	*names = v;
+	*np = i;
+	return 0;
+}
+
+int
+mq_group_list(struct mq_log *l, char ***names, size_t *n)
+{
+	int fd, rc;
+
+	if ((fd = groups_dir(l, 0)) < 0) {
+		*names = NULL;
+		*n = 0;
+		if (fd == -ENOENT)
+			return 0;
+		return log_fail(l, -fd, "%s/%s: %s", l->path, GROUPS_DIR,
+		    strerror(-fd));
+	}
+	if ((rc = list_names(fd, names, n)) != 0)
+		return log_fail(l, rc, "%s/%s: %s", l->path, GROUPS_DIR,
+		    strerror(rc));
+	return 0;
+}
+
+int
+mq_group_topics(struct mq_group *g, char ***names, size_t *n)
+{
+	int fd = openat(g->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd == -1) {
+		*names = NULL;
+		*n = 0;
+		rc = errno;
+	} else
+		rc = list_names(fd, names, n);
+	if (rc != 0)
+		return log_fail(g->log, rc, "group %s: %s/%s/%s: %s", g->name,
+		    g->log->path, GROUPS_DIR, g->name, strerror(rc));
+	return 0;
+}
+
+int
+group_lockfile(struct mq_group *g)
+{
+	int fd = open_state(g->fd, GROUP_LOCK, 1);
+
+	return fd == -1 ? -errno : fd;
+}
+
+int
+group_linked(struct mq_group *g, int fd, const char *rel)
+{
+	struct stat a, b;
+	char path[3 * (MQ_TOPIC_MAX + 1) + 16];
+
+	snprintf(path, sizeof(path), "%s/%s/%s", GROUPS_DIR, g->name, rel);
+	return fstat(fd, &a) == 0 &&
+	    fstatat(g->log->dirfd, path, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int
+mq_group_lock(struct mq_group *g)
+{
+	struct mq_log *l = g->log;
+	int fd, rc, held;
+
+	if (g->lockfd != -1)
+		return 0;
+	if ((fd = group_lockfile(g)) < 0)
+		return log_fail(l, -fd, "group %s: %s/%s/%s/%s: %s", g->name,
+		    l->path, GROUPS_DIR, g->name, GROUP_LOCK, strerror(-fd));
+	if ((rc = range_trylock(fd, F_WRLCK, 0, 0)) == EAGAIN) {
+		held = range_probe(fd, 0, 0);
+		close(fd);
+		/* Members read-lock it; another tool write-locks it. */
+		rc = held == 2 ? MQ_ELOCKED : MQ_EACTIVE;
+		return log_fail(l, rc, "group %s: %s", g->name,
+		    rc == MQ_ELOCKED ? "another tool is changing the group" :
+		    mq_strerror(rc));
+	}
+	/* A delete may have renamed it away between the open and the lock. */
+	if (rc == 0 && !group_linked(g, fd, GROUP_LOCK))
+		rc = ENOENT;
+	if (rc != 0) {
+		close(fd);
+		if (rc == ENOENT)
+			return log_fail(l, MQ_ENOGROUP, "group %s: %s",
+			    g->name, mq_strerror(MQ_ENOGROUP));
+		return log_fail(l, rc, "group %s: %s/%s/%s/%s: lock: %s",
+		    g->name, l->path, GROUPS_DIR, g->name, GROUP_LOCK,
+		    strerror(rc));
+	}
+	g->lockfd = fd;
+	return 0;
+}
+
+void
+mq_group_unlock(struct mq_group *g)
+{
+	if (g->lockfd != -1)
+		close(g->lockfd);
+	g->lockfd = -1;
+}
+
+int
+commit_damaged(struct mq_group *g, const char *topic, int part)
+{
+	return log_fail(g->log, MQ_ECORRUPT, "group %s: %s/%s/%s/%s/%s: "
+	    "partition %d: both commit slots damaged", g->name, g->log->path,
+	    GROUPS_DIR, g->name, topic, GROUP_OFFSETS, part);
+}
+
+void
+gfiles_close(struct gfiles *f)
+{
+	if (f->offfd != -1)
+		close(f->offfd);
+	if (f->memfd != -1)
+		close(f->memfd);
+	if (f->dirfd != -1)
+		close(f->dirfd);
+	f->dirfd = f->offfd = f->memfd = -1;
 }
 
 int
@@ -400,11 +501,11 @@ mq_group_committed(struct mq_group *g, const char *topic, int part,
 	rc = commit_read(f.offfd, part, c);
 	gfiles_close(&f);
 	if (rc == MQ_ECORRUPT)
-		return log_fail(g->log, rc, "group %s: %s/%s/%s/%s/%s: "
-		    "partition %d: both commit slots damaged", g->name,
-		    g->log->path, GROUPS_DIR, g->name, topic, GROUP_OFFSETS,
-		    part);
-	return rc;
+		return commit_damaged(g, topic, part);
+	if (rc != 0)
+		return log_fail(g->log, rc, "group %s: %s: %s", g->name, topic,
+		    strerror(rc));
+	return 0;
 }
 
 /* Live members in f.memfd; slot records not yet whole get slot only. */
@@ -417,21 +518,22 @@ members_read(int memfd, struct mq_member_info **mp, size_t *np)
 	size_t n = 0;
 	off_t k, nslots;
 	ssize_t got;
-	int held, whole;
+	int held;
 
 	*mp = NULL;
 	*np = 0;
 	if (fstat(memfd, &st) == -1)
 		return errno;
 	nslots = (st.st_size + MEMBER_SIZE - 1) / MEMBER_SIZE;
+	if (nslots > MEMBERS_MAX)
+		nslots = MEMBERS_MAX;
 	for (k = 0; k < nslots; k++) {
-		if ((held = range_probe(memfd, k * MEMBER_SIZE, MEMBER_SIZE,
-		    &whole)) < 0) {
+		if ((held = range_probe(memfd, k * MEMBER_SIZE,
+		    MEMBER_SIZE)) < 0) {
 			free(m);
 			return -held;
 		}
-		/* A tool's lock on the whole table is no member. */
-		if (!held || whole)
+		if (!held)
 			continue;
 		if ((nm = realloc(m, (n + 1) * sizeof(*m))) == NULL) {
 			free(m);
@@ -480,13 +582,12 @@ mq_group_owner(struct mq_group *g, const char *topic, int part, int *held,
 	m->slot = -1;
 	if ((rc = gfiles_open(g, topic, 0, &f)) != 0 || f.offfd == -1)
 		return rc;
-	rc = range_probe(f.offfd, (off_t)part * COMMIT_PAIR, COMMIT_PAIR,
-	    NULL);
+	rc = range_probe(f.offfd, (off_t)part * COMMIT_PAIR, COMMIT_PAIR);
 	if (rc < 0) {
 		gfiles_close(&f);
 		return -rc;
 	}
-	*held = rc;
+	*held = rc > 0;
 	/* An owner stamps a commit with its id on taking over. */
 	if (*held && f.memfd != -1 && commit_read(f.offfd, part, &c) == 0 &&
 	    c.member != 0 && members_read(f.memfd, &v, &n) == 0) {
@@ -506,99 +607,81 @@ mq_group_reset(struct mq_group *g, const char *topic,
 	struct mq_log *l = g->log;
 	struct mq_commit c;
 	struct gfiles f;
-	int rc, p, locked;
+	int rc = 0, p, locked, mine = g->lockfd == -1 && !force;
 
-	if ((rc = gfiles_open(g, topic, 1, &f)) != 0)
+	if (mine && (rc = mq_group_lock(g)) != 0)
 		return rc;
-	/* Locking the member table keeps members from joining meanwhile. */
-	if ((rc = range_trylock(f.memfd, 0, 0)) != 0 && !force) {
-		int whole = 0;
-
-		if (rc == EAGAIN && range_probe(f.memfd, 0, 0, &whole) == 1 &&
-		    whole)
-			rc = MQ_ELOCKED;	/* another tool at work */
-		else if (rc == EAGAIN)
-			rc = MQ_EACTIVE;
-		gfiles_close(&f);
-		return log_fail(l, rc, "group %s: %s: %s", g->name, topic,
-		    mq_strerror(rc));
-	}
-	rc = 0;
-	for (p = 0; p < n; p++) {
+	if ((rc = gfiles_open(g, topic, 1, &f)) != 0)
+		goto out;
+	for (p = 0; p < n && rc == 0; p++) {
 		if (offsets[p] < 0)
 			continue;
-		locked = range_trylock(f.offfd, (off_t)p * COMMIT_PAIR,
-		    COMMIT_PAIR) == 0;
+		locked = range_trylock(f.offfd, F_WRLCK, (off_t)p *
+		    COMMIT_PAIR, COMMIT_PAIR) == 0;
+		/* Under the group lock only a forced reset finds an owner. */
 		if (!locked && !force) {
-			rc = MQ_EACTIVE;
+			rc = log_fail(l, MQ_EACTIVE, "group %s: %s-%d: %s",
+			    g->name, topic, p, mq_strerror(MQ_EACTIVE));
 			break;
 		}
 		/* A reset is also how damaged slots are written anew. */
 		if ((rc = commit_read(f.offfd, p, &c)) == MQ_ECORRUPT) {
-			c.seq = 0;
+			memset(&c, 0, sizeof(c));
 			rc = 0;
 		}
-		/*
-		 * Without the lock, the owner may be writing commit seq+1 right
-		 * now; seq+2 goes to the other slot and wins over it, and the
-		 * owner sees the number jump at its next commit.
-		 */
-		if (rc == 0) {
-			c.seq += locked ? 1 : 2;
-			c.offset = offsets[p];
-			c.timestamp = mq_now_ms();
-			c.member = 0;
+		c.offset = offsets[p];
+		c.timestamp = mq_now_ms();
+		c.member = 0;
+		if (rc == 0 && locked) {
+			c.seq++;
 			rc = commit_write(f.offfd, p, &c);
+		} else if (rc == 0) {
+			/*
+			 * The owner may be writing its next commits meanwhile:
+			 * both slots get numbers far past any it could reach,
+			 * so whichever slot it overwrites, the other holds the
+			 * reset, and the owner sees the number jump.
+			 */
+			c.seq += (uint64_t)1 << 32;
+			if ((rc = commit_write(f.offfd, p, &c)) == 0) {
+				c.seq++;
+				rc = commit_write(f.offfd, p, &c);
+			}
 		}
 		if (locked)
 			range_unlock(f.offfd, (off_t)p * COMMIT_PAIR,
 			    COMMIT_PAIR);
 		if (rc != 0)
-			break;
+			rc = log_fail(l, rc, "group %s: %s-%d: %s", g->name,
+			    topic, p, mq_strerror(rc));
 	}
 	if (rc == 0 && fdatasync(f.offfd) == -1)
-		rc = errno;
+		rc = log_fail(l, errno, "group %s: %s/%s/%s/%s/%s: sync: %s",
+		    g->name, l->path, GROUPS_DIR, g->name, topic,
+		    GROUP_OFFSETS, strerror(errno));
 	gfiles_close(&f);
-	if (rc != 0)
-		return log_fail(l, rc, "group %s: %s: partition %d: %s",
-		    g->name, topic, p, mq_strerror(rc));
-	return 0;
+out:
+	if (mine)
+		mq_group_unlock(g);
+	return rc;
 }
 
 int
 mq_group_delete(struct mq_log *l, const char *name, int force)
 {
 	struct mq_group *g;
-	struct gfiles *f = NULL;
-	char **topics = NULL, tmp[32];
-	size_t n = 0, i;
+	char tmp[32];
 	uint32_t rnd;
-	int rc, gfd = -1;
+	int rc, gfd;
 
 	if ((rc = mq_group_open(l, name, 0, &g)) != 0)
 		return rc;
-	if ((rc = mq_group_topics(g, &topics, &n)) != 0)
+	/* Held until the group is gone: no member can join meanwhile. */
+	if (!force && (rc = mq_group_lock(g)) != 0)
 		goto out;
-	if ((f = calloc(n + 1, sizeof(*f))) == NULL) {
-		rc = ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		f[i].dirfd = f[i].offfd = f[i].memfd = -1;
-	/* Hold every member table until the group is gone. */
-	for (i = 0; i < n; i++) {
-		if ((rc = gfiles_open(g, topics[i], 0, &f[i])) != 0)
-			goto out;
-		if (((f[i].memfd != -1 && range_trylock(f[i].memfd, 0, 0)) ||
-		    (f[i].offfd != -1 && range_trylock(f[i].offfd, 0, 0))) &&
-		    !force) {
-			rc = log_fail(l, MQ_EACTIVE, "group %s: %s", name,
-			    mq_strerror(MQ_EACTIVE));
-			goto out;
-		}
-	}
 	if ((gfd = groups_dir(l, 0)) < 0) {
-		rc = -gfd;
+		rc = log_fail(l, -gfd, "%s/%s: %s", l->path, GROUPS_DIR,
+		    strerror(-gfd));
 		goto out;
 	}
 	for (;;) {
@@ -613,18 +696,15 @@ mq_group_delete(struct mq_log *l, const char *name, int force)
 		if (errno != EEXIST) {
 			rc = log_fail(l, errno, "group %s: %s", name,
 			    strerror(errno));
-			goto out;
+			break;
 		}
 	}
-	fsync_dir(gfd);
-	rmtree_at(gfd, tmp);
+	if (rc == 0) {
+		fsync_dir(gfd);
+		rmtree_at(gfd, tmp);
+	}
+	close(gfd);
 out:
-	for (i = 0; f != NULL && i < n; i++)
-		gfiles_close(&f[i]);
-	if (gfd >= 0)
-		close(gfd);
-	free(f);
-	free(topics);
 	mq_group_close(g);
 	return rc;
 }

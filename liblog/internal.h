@@ -167,22 +167,28 @@ struct mq_topic {
 /* ------------------------- Groups ---------------------------------- */
 
 /*
- * DIR/groups/GROUP/TOPIC/ holds two files (docs/format.md):
- * "offsets", a pair of 64-byte commit slots per partition, the pair's
- * byte range locked by the partition's owner; and "members", a 128-byte
- * slot per member, each locked by the member that wrote it.  A tool
- * locks the whole members file to keep members out while it works.
+ * DIR/groups/GROUP/ holds "+lock", read-locked by every member for its
+ * life and write-locked by a tool that must keep members out (a reset,
+ * a delete); its name can be no topic's.  DIR/groups/GROUP/TOPIC/ holds
+ * two files (docs/format.md): "offsets", a pair of 64-byte commit slots
+ * per partition, the pair's byte range locked by the partition's owner;
+ * and "members", a 128-byte slot per member of the deal, each locked by
+ * the member that wrote it.
  */
 #define GROUPS_DIR	"groups"
+#define GROUP_LOCK	"+lock"
 #define GROUP_OFFSETS	"offsets"
 #define GROUP_MEMBERS	"members"
 #define COMMIT_SIZE	64
 #define COMMIT_PAIR	(2 * COMMIT_SIZE)
 #define MEMBER_SIZE	128
+#define MEMBERS_MAX	4096		/* slots looked at: a bound on a
+					   hostile file, not a real limit */
 
 struct mq_group {
 	struct mq_log *log;
 	int	fd;			/* groups/GROUP */
+	int	lockfd;			/* +lock, while mq_group_lock holds it */
 	char	name[MQ_TOPIC_MAX + 1];
 };
 
@@ -209,13 +215,23 @@ int commit_write(int offfd, int part, const struct mq_commit *c);
 int member_decode(const unsigned char *p, struct mq_member_info *m);
 void member_encode(unsigned char *p, const struct mq_member_info *m);
 
+/* Opens groups/GROUP/+lock, created if missing.  Returns fd or -errno. */
+int group_lockfile(struct mq_group *g);
+
+/* Is fd still the file at groups/GROUP/rel?  (A delete renames.) */
+int group_linked(struct mq_group *g, int fd, const char *rel);
+
+/* The detail for a partition whose two commit slots are damaged. */
+int commit_damaged(struct mq_group *g, const char *topic, int part);
+
 /*
  * OFD lock probes and try-locks on a byte range (len 0: to the end).
- * range_probe returns 0 free, 1 held by another description (with
- * *whole set if that lock covers the whole file), or -errno.
+ * range_probe returns 0 when free, 1 when another description holds a
+ * read lock there, 2 a write lock, or -errno.  range_trylock returns 0,
+ * EAGAIN when held, or errno.
  */
-int range_probe(int fd, off_t start, off_t len, int *whole);
-int range_trylock(int fd, off_t start, off_t len);	/* 0, EAGAIN, errno */
+int range_probe(int fd, off_t start, off_t len);
+int range_trylock(int fd, short type, off_t start, off_t len);
 int range_unlock(int fd, off_t start, off_t len);
 
 /* ------------------------- partition.state -------------------------- */

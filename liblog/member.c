@@ -10,7 +10,9 @@
  * pure function of which slots are live, so every member computes the
  * same one without talking to the others; during a change a partition
  * moves only when its old owner lets go of the lock, which keeps it
- * owned by one member at a time whatever the timing.
+ * owned by one member at a time whatever the timing.  Every member,
+ * in the deal or not, also read-locks the group's +lock, which is how a
+ * tool knows it can change the group with no one inside.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,39 +34,34 @@ struct mq_member {
 	struct mq_group *g;
 	struct mq_topic *t;
 	struct gfiles f;
+	int	lockfd;			/* the group's +lock, read-locked */
 	struct mq_member_info self;
 	int	sync, dirty, nparts;
 	struct owned *parts;
 };
 
-static void
+/* Sleeps ms; -1 if a signal came (the caller may want to stop). */
+static int
 nap_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
 
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	return nanosleep(&ts, NULL);
 }
 
-/*
- * Takes the lowest free slot.  Returns 0, EAGAIN while a tool holds the
- * whole table, or errno.
- */
+/* Takes the lowest free slot of the member table.  Returns 0 or errno. */
 static int
 take_slot(struct mq_member *m)
 {
-	int fd = m->f.memfd, held, whole, rc;
+	int fd = m->f.memfd, held, rc;
 	off_t k;
 
-	for (k = 0; ; k++) {
-		held = range_probe(fd, k * MEMBER_SIZE, MEMBER_SIZE, &whole);
-		if (held < 0)
+	for (k = 0; k < MEMBERS_MAX; k++) {
+		if ((held = range_probe(fd, k * MEMBER_SIZE, MEMBER_SIZE)) < 0)
 			return -held;
-		if (held && whole)
-			return EAGAIN;
 		if (held)
 			continue;
-		rc = range_trylock(fd, k * MEMBER_SIZE, MEMBER_SIZE);
+		rc = range_trylock(fd, F_WRLCK, k * MEMBER_SIZE, MEMBER_SIZE);
 		if (rc == EAGAIN)
 			continue;	/* another joiner was quicker */
 		if (rc != 0)
@@ -72,20 +69,48 @@ take_slot(struct mq_member *m)
 		m->self.slot = (int)k;
 		return 0;
 	}
+	return EUSERS;
 }
 
-/* Is our member table still the one at groups/GROUP/TOPIC/members? */
+/*
+ * Read-locks the group's +lock, the way in for members: a tool holding
+ * it (a reset, a delete) makes us wait, and a delete that renamed the
+ * group away makes us open it again by its path, which may name a new
+ * group.  Returns 0, EINTR when a signal came while waiting, or errno.
+ */
 static int
-still_linked(struct mq_member *m)
+enter(struct mq_member *m)
 {
-	struct stat a, b;
-	char path[3 * (MQ_TOPIC_MAX + 1) + 16];
+	struct mq_group *g = m->g, *fresh;
+	int fd, rc;
 
-	snprintf(path, sizeof(path), "%s/%s/%s/%s", GROUPS_DIR, m->g->name,
-	    mq_topic_name(m->t), GROUP_MEMBERS);
-	return fstat(m->f.memfd, &a) == 0 &&
-	    fstatat(m->g->log->dirfd, path, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	for (;;) {
+		if ((fd = group_lockfile(g)) < 0)
+			rc = -fd;
+		else if ((rc = range_trylock(fd, F_RDLCK, 0, 0)) == 0 &&
+		    !group_linked(g, fd, GROUP_LOCK))
+			rc = ENOENT;
+		if (rc == 0) {
+			m->lockfd = fd;
+			return 0;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (rc != EAGAIN && rc != ENOENT)
+			return log_fail(g->log, rc, "group %s: %s/%s/%s/%s: %s",
+			    g->name, g->log->path, GROUPS_DIR, g->name,
+			    GROUP_LOCK, strerror(rc));
+		if (nap_ms(20) != 0)
+			return log_fail(g->log, EINTR, "group %s: %s", g->name,
+			    "interrupted while waiting for a tool");
+		if ((rc = mq_group_open(g->log, g->name, MQ_GROUP_CREATE,
+		    &fresh)) != 0)
+			return rc;
+		close(g->fd);
+		g->fd = fresh->fd;
+		fresh->fd = -1;
+		mq_group_close(fresh);
+	}
 }
 
 /*
@@ -99,7 +124,6 @@ member_open(struct mq_group *g, struct mq_topic *t, int sync, int deal,
 {
 	unsigned char rec[MEMBER_SIZE];
 	struct mq_member *m;
-	struct mq_group *fresh;
 	int rc;
 
 	*mp = NULL;
@@ -122,45 +146,32 @@ member_open(struct mq_group *g, struct mq_topic *t, int sync, int deal,
 		m->self.host[0] = '\0';
 	m->self.host[sizeof(m->self.host) - 1] = '\0';
 	m->self.slot = -1;
-	for (;;) {
-		rc = gfiles_open(g, mq_topic_name(t), 1, &m->f);
-		if (rc == 0 && deal)
-			rc = take_slot(m);
-		if (rc == 0 && still_linked(m))
-			break;
-		gfiles_close(&m->f);
-		if (rc != 0 && rc != EAGAIN && rc != ENOENT)
-			break;
-		/*
-		 * A tool is resetting or deleting the group: wait for it, then
-		 * start over from the path, which may name a new group.
-		 */
-		nap_ms(20);
-		if ((rc = mq_group_open(g->log, g->name, MQ_GROUP_CREATE,
-		    &fresh)) != 0)
-			break;
-		close(g->fd);
-		g->fd = fresh->fd;
-		fresh->fd = -1;
-		mq_group_close(fresh);
-	}
-	if (rc != 0) {
-		free(m->parts);
-		free(m);
-		return rc;
-	}
-	m->self.since = mq_now_ms();
-	member_encode(rec, &m->self);
-	if (deal && (rc = pwrite_all(m->f.memfd, rec, sizeof(rec),
-	    (off_t)m->self.slot * MEMBER_SIZE)) != 0) {
-		gfiles_close(&m->f);
-		free(m->parts);
-		free(m);
-		return log_fail(g->log, rc, "group %s: %s: %s", g->name,
-		    mq_topic_name(t), strerror(rc));
+	m->lockfd = m->f.dirfd = m->f.offfd = m->f.memfd = -1;
+	if ((rc = enter(m)) != 0)
+		goto fail;
+	if ((rc = gfiles_open(g, mq_topic_name(t), 1, &m->f)) != 0)
+		goto fail;
+	if (deal) {
+		m->self.since = mq_now_ms();
+		member_encode(rec, &m->self);
+		if ((rc = take_slot(m)) != 0 || (rc = pwrite_all(m->f.memfd,
+		    rec, sizeof(rec), (off_t)m->self.slot * MEMBER_SIZE)) != 0) {
+			rc = log_fail(g->log, rc, "group %s: %s/%s/%s/%s/%s: %s",
+			    g->name, g->log->path, GROUPS_DIR, g->name,
+			    mq_topic_name(t), GROUP_MEMBERS, rc == EUSERS ?
+			    "no free member slot" : strerror(rc));
+			goto fail;
+		}
 	}
 	*mp = m;
 	return 0;
+fail:
+	gfiles_close(&m->f);
+	if (m->lockfd != -1)
+		close(m->lockfd);
+	free(m->parts);
+	free(m);
+	return rc;
 }
 
 int
@@ -200,9 +211,27 @@ mq_member_leave(struct mq_member *m)
 		rc = mq_member_sync(m);
 	/* Closing drops the slot's and the partitions' locks. */
 	gfiles_close(&m->f);
+	close(m->lockfd);
 	free(m->parts);
 	free(m);
 	return rc;
+}
+
+static int
+member_fail(struct mq_member *m, int rc)
+{
+	return log_fail(m->g->log, rc, "group %s: %s/%s/%s/%s/%s: %s",
+	    m->g->name, m->g->log->path, GROUPS_DIR, m->g->name,
+	    mq_topic_name(m->t), GROUP_MEMBERS, strerror(rc));
+}
+
+static int
+commit_fail(struct mq_member *m, int part, const char *what, int rc)
+{
+	if (rc == MQ_ECORRUPT)
+		return commit_damaged(m->g, mq_topic_name(m->t), part);
+	return log_fail(m->g->log, rc, "group %s: %s-%d: %s: %s", m->g->name,
+	    mq_topic_name(m->t), part, what, strerror(rc));
 }
 
 int
@@ -218,8 +247,10 @@ mq_member_assignment(struct mq_member *m, unsigned char *want)
 		return 0;
 	}
 	if (fstat(m->f.memfd, &st) == -1)
-		return errno;
+		return member_fail(m, errno);
 	nslots = (st.st_size + MEMBER_SIZE - 1) / MEMBER_SIZE;
+	if (nslots > MEMBERS_MAX)
+		nslots = MEMBERS_MAX;
 	if (nslots <= m->self.slot)
 		nslots = m->self.slot + 1;
 	for (k = 0; k < nslots; k++) {
@@ -229,29 +260,15 @@ mq_member_assignment(struct mq_member *m, unsigned char *want)
 		}
 		/* Our own locks never conflict with us: ask about others. */
 		if ((held = range_probe(m->f.memfd, k * MEMBER_SIZE,
-		    MEMBER_SIZE, NULL)) < 0)
-			return -held;
-		n += held;
+		    MEMBER_SIZE)) < 0)
+			return member_fail(m, -held);
+		n += held > 0;
 	}
 	h = mq_murmur2(mq_topic_name(m->t), strlen(mq_topic_name(m->t))) &
 	    0x7fffffff;
 	for (p = 0; p < m->nparts; p++)
 		want[p] = ((uint32_t)p + h) % (uint32_t)n == (uint32_t)rank;
 	return 0;
-}
-
-static int
-commit_fail(struct mq_member *m, int part, int rc)
-{
-	const char *t = mq_topic_name(m->t);
-
-	if (rc == MQ_ECORRUPT)
-		return log_fail(m->g->log, rc, "group %s: %s/%s/%s/%s/%s: "
-		    "partition %d: both commit slots damaged", m->g->name,
-		    m->g->log->path, GROUPS_DIR, m->g->name, t,
-		    GROUP_OFFSETS, part);
-	return log_fail(m->g->log, rc, "group %s: %s-%d: commit: %s",
-	    m->g->name, t, part, strerror(rc));
 }
 
 int
@@ -264,22 +281,18 @@ mq_member_acquire(struct mq_member *m, int part, int64_t *committed)
 		return MQ_EBADPART;
 	if (m->parts[part].held) {
 		if ((rc = commit_read(m->f.offfd, part, &c)) != 0)
-			return commit_fail(m, part, rc);
+			return commit_fail(m, part, "read", rc);
 		*committed = c.offset;
 		return 0;
 	}
-	rc = range_trylock(m->f.offfd, (off_t)part * COMMIT_PAIR,
+	rc = range_trylock(m->f.offfd, F_WRLCK, (off_t)part * COMMIT_PAIR,
 	    COMMIT_PAIR);
 	if (rc == EAGAIN)
 		return MQ_ELOCKED;
 	if (rc != 0)
-		return commit_fail(m, part, rc);
-	/* A member outside the deal holds no slot that keeps a delete off. */
-	if (m->self.slot < 0 && !still_linked(m))
-		rc = log_fail(m->g->log, MQ_ENOGROUP, "group %s: %s",
-		    m->g->name, "deleted while in use");
-	else if ((rc = commit_read(m->f.offfd, part, &c)) != 0)
-		rc = commit_fail(m, part, rc);
+		return commit_fail(m, part, "lock", rc);
+	if ((rc = commit_read(m->f.offfd, part, &c)) != 0)
+		rc = commit_fail(m, part, "read", rc);
 	if (rc != 0) {
 		range_unlock(m->f.offfd, (off_t)part * COMMIT_PAIR,
 		    COMMIT_PAIR);
@@ -303,7 +316,7 @@ mq_member_commit(struct mq_member *m, int part, int64_t offset,
 	    offset < 0)
 		return EINVAL;
 	if ((rc = commit_read(m->f.offfd, part, &c)) != 0)
-		return commit_fail(m, part, rc);
+		return commit_fail(m, part, "read", rc);
 	if (c.seq != m->parts[part].seq) {
 		/* mq-offsets --reset --force wrote here: follow it. */
 		m->parts[part].seq = c.seq;
@@ -317,7 +330,7 @@ mq_member_commit(struct mq_member *m, int part, int64_t offset,
 	c.timestamp = mq_now_ms();
 	c.member = m->self.id;
 	if ((rc = commit_write(m->f.offfd, part, &c)) != 0)
-		return commit_fail(m, part, rc);
+		return commit_fail(m, part, "commit", rc);
 	m->parts[part].seq = c.seq;
 	m->dirty = 1;
 	if (m->sync == MQ_SYNC_ALWAYS)

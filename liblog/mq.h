@@ -47,6 +47,7 @@ enum mq_error {
 	MQ_ELOCKED,		/* lock held by another process (non-blocking) */
 	MQ_ENOGROUP,		/* no such consumer group */
 	MQ_EACTIVE,		/* the group has live members */
+	MQ_EBADGROUP,		/* group name not 1-249 of [A-Za-z0-9._-] */
 	MQ__LASTERR
 };
 
@@ -404,7 +405,7 @@ struct mq_member;
 #define MQ_GROUP_CREATE 0x1	/* create the group if missing */
 
 /*
- * Opens group name.  Returns 0, errno, MQ_EBADNAME, or MQ_ENOGROUP
+ * Opens group name.  Returns 0, errno, MQ_EBADGROUP, or MQ_ENOGROUP
  * (missing and not MQ_GROUP_CREATE).
  */
 int mq_group_open(struct mq_log *l, const char *name, int flags,
@@ -462,29 +463,40 @@ int mq_group_owner(struct mq_group *g, const char *topic, int part,
     int *held, struct mq_member_info *m);
 
 /*
+ * Keeps members out of group g while a tool changes it: no one can join
+ * until mq_group_unlock() or mq_group_close().  Returns 0, MQ_EACTIVE
+ * while any member (of any topic, in the deal or not) is live,
+ * MQ_ELOCKED while another tool holds it, MQ_ENOGROUP, or errno.
+ */
+int mq_group_lock(struct mq_group *g);
+void mq_group_unlock(struct mq_group *g);
+
+/*
  * Sets committed offsets on topic for a tool: offsets[p] for partition p
  * of n (-1 leaves one as it is), durably; a partition whose commit is
- * damaged gets a whole new one.  Refuses with MQ_EACTIVE while a member
- * is live on the topic, or MQ_ELOCKED while another tool works on it,
- * unless force.  A member that holds a partition reset by force follows
- * the reset at its next commit or look at the group.
+ * damaged gets a whole new one.  Unless force, holds the group lock for
+ * the call (if the caller does not already), so it refuses as
+ * mq_group_lock() does and changes nothing then.  A member that owns a
+ * partition reset by force follows the reset at its next commit or look
+ * at the group.
  */
 int mq_group_reset(struct mq_group *g, const char *topic,
     const int64_t *offsets, int n, int force);
 
 /*
- * Deletes group name and its state: atomically for new members.
- * Refuses with MQ_EACTIVE while a member is live or a partition is
- * owned, unless force.
+ * Deletes group name and its state: atomically for new members.  Unless
+ * force, holds the group lock while it does, so it refuses as
+ * mq_group_lock() does.
  */
 int mq_group_delete(struct mq_log *l, const char *name, int force);
 
 /*
  * Joins group g as a member consuming topic t.  Waits while a tool
- * holds the topic's state (a reset or a delete).  sync is how commits
- * are made durable: MQ_SYNC_NONE never, MQ_SYNC_BATCH at
- * mq_member_sync() and release, MQ_SYNC_ALWAYS at each commit.
- * Returns 0 or errno.
+ * holds the group (a reset or a delete), and follows a delete by
+ * joining the group of that name anew.  sync is how commits are made
+ * durable: MQ_SYNC_NONE never, MQ_SYNC_BATCH at mq_member_sync() and
+ * release, MQ_SYNC_ALWAYS at each commit.  Returns 0, errno, or EINTR
+ * when a signal came while it waited.
  */
 int mq_member_join(struct mq_group *g, struct mq_topic *t, int sync,
     struct mq_member **mp);

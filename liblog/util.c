@@ -65,22 +65,20 @@ lock_release(int fd)
 }
 
 int
-range_probe(int fd, off_t start, off_t len, int *whole)
+range_probe(int fd, off_t start, off_t len)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
 	    .l_start = start, .l_len = len };
 
 	if (fcntl(fd, F_OFD_GETLK, &fl) == -1)
 		return -errno;
-	if (whole != NULL)
-		*whole = fl.l_start == 0 && fl.l_len == 0;
-	return fl.l_type != F_UNLCK;
+	return fl.l_type == F_UNLCK ? 0 : fl.l_type == F_RDLCK ? 1 : 2;
 }
 
 int
-range_trylock(int fd, off_t start, off_t len)
+range_trylock(int fd, short type, off_t start, off_t len)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET,
 	    .l_start = start, .l_len = len };
 
 	if (fcntl(fd, F_OFD_SETLK, &fl) == -1)

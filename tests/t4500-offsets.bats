@@ -520,7 +520,7 @@ usage_2() {
 	run --separate-stderr mq-offsets -g g --reset earliest t
 	[ "$status" -eq 4 ]
 	[ -z "$output" ]
-	same "$stderr" "mq-offsets: group g: t: the group has live members (stop them, or use --force)"
+	same "$stderr" "mq-offsets: group g: the group has live members (stop them, or use --force)"
 	same "$(committed g t)" "$before"
 	run --separate-stderr mq-offsets -g g --reset 3 --force t:1
 	[ "$status" -eq 0 ]

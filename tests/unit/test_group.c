@@ -546,9 +546,9 @@ delete_and_list(struct fixture *fx)
 	ok(rc == MQ_ENOGROUP && g == NULL, "opening a missing group: "
 	    "MQ_ENOGROUP (%s)", mq_strerror(rc));
 	rc = mq_group_open(fx->l, "../x", MQ_GROUP_CREATE, &g);
-	ok(rc == MQ_EBADNAME, "a group name with a slash: MQ_EBADNAME");
+	ok(rc == MQ_EBADGROUP, "a group name with a slash: MQ_EBADGROUP");
 	rc = mq_group_open(fx->l, "..", MQ_GROUP_CREATE, &g);
-	ok(rc == MQ_EBADNAME, "group '..': MQ_EBADNAME");
+	ok(rc == MQ_EBADGROUP, "group '..': MQ_EBADGROUP");
 
 	for (i = 0; i < 6; i++) {
 		ok(mq_group_open(fx->l, names[i], MQ_GROUP_CREATE, &g) == 0,
