@@ -103,6 +103,7 @@ static size_t nops;
 static char *litbuf;			/* the literals ops point into */
 static volatile sig_atomic_t stopsig;	/* SIGINT or SIGTERM came */
 static int64_t count = -1;		/* -n: records still to go */
+static int exitstatus = EXIT_OK;	/* EXIT_EXEC once a command failed */
 static int64_t seen;			/* records written or run */
 static int outfile;			/* stdout is a regular file */
 
@@ -355,6 +356,13 @@ commit(struct mq_log *l, struct source *s, int look)
 	s->committed = to;
 }
 
+static void
+sync_stdout(void)
+{
+	if (fdatasync(STDOUT_FILENO) == -1 && errno != EINVAL)
+		die(EXIT_FAIL, "stdout: %s", strerror(errno));
+}
+
 /*
  * Writes the output buffer out.  Returns -1 when it could not be written
  * whole: its records then stay uncommitted.
@@ -395,8 +403,7 @@ commit_written(struct mq_log *l, struct source *src, size_t nsrc, int force)
 		if (!force && opt.sync == MQ_SYNC_BATCH && now_ms() - last <
 		    SYNC_MS)
 			return;
-		if (fdatasync(STDOUT_FILENO) == -1 && errno != EINVAL)
-			die(EXIT_FAIL, "stdout: %s", strerror(errno));
+		sync_stdout();
 	}
 	for (i = 0; i < nsrc; i++)
 		if (src[i].owned)
@@ -492,7 +499,8 @@ sync_members(struct mq_log *l, struct source *src, size_t nsrc)
 
 /*
  * Runs --exec for one record, with retries.  Returns 0 when it exited 0,
- * -1 when a signal stopped us; dies when it keeps failing.
+ * -1 when a signal stopped us or it kept failing (then status is
+ * EXIT_EXEC: the caller still syncs what was committed before).
  */
 static int
 run(const struct source *s, const struct mq_record *r)
@@ -524,12 +532,15 @@ run(const struct source *s, const struct mq_record *r)
 			backoff = 10000;
 	}
 	if (WIFEXITED(status))
-		die(EXIT_EXEC, "%s-%d offset %lld: command exited %d; not "
-		    "committed", ctx.topic, s->part, (long long)r->offset,
+		warnmsg("%s-%d offset %lld: command exited %d; not committed",
+		    ctx.topic, s->part, (long long)r->offset,
 		    WEXITSTATUS(status));
-	die(EXIT_EXEC, "%s-%d offset %lld: command killed by signal %d; not "
-	    "committed", ctx.topic, s->part, (long long)r->offset,
-	    WTERMSIG(status));
+	else
+		warnmsg("%s-%d offset %lld: command killed by signal %d; not "
+		    "committed", ctx.topic, s->part, (long long)r->offset,
+		    WTERMSIG(status));
+	exitstatus = EXIT_EXEC;
+	return -1;
 }
 
 /* Formats one record into the output buffer. */
@@ -594,10 +605,18 @@ open_sources(struct mq_log *l, struct mq_group **gp, char **topics,
 	struct mq_topic **tv;
 	struct source *src = NULL;
 	size_t nsrc = 0;
-	int k, p;
+	int k, j, nt, p, rc;
 
+	/* A topic named twice is read once, as Kafka subscribes. */
+	for (k = 0, nt = 0; k < ntopics; k++) {
+		for (j = 0; j < nt && strcmp(topics[j], topics[k]) != 0; j++)
+			;
+		if (j == nt)
+			topics[nt++] = topics[k];
+	}
+	ntopics = nt;
 	/* Every topic first: a typo must not leave a new empty group. */
-	if ((tv = calloc((size_t)ntopics, sizeof(*tv))) == NULL)
+	if ((tv = calloc((size_t)nt, sizeof(*tv))) == NULL)
 		die(EXIT_FAIL, "%s", strerror(ENOMEM));
 	for (k = 0; k < ntopics; k++) {
 		tv[k] = open_topic(l, topics[k]);
@@ -613,9 +632,15 @@ open_sources(struct mq_log *l, struct mq_group **gp, char **topics,
 		struct mq_member *m = NULL;
 		int n = mq_topic_partitions(t);
 
-		if (*gp != NULL)
-			fail_on(l, (opt.part >= 0 ? mq_member_assign :
-			    mq_member_join)(*gp, t, opt.sync, &m));
+		if (*gp != NULL && (rc = (opt.part >= 0 ? mq_member_assign :
+		    mq_member_join)(*gp, t, opt.sync, &m)) != 0) {
+			/* A signal while waiting for a tool: stop, as asked. */
+			if (rc == EINTR && stopsig) {
+				signal(stopsig, SIG_DFL);
+				raise(stopsig);
+			}
+			fail_on(l, rc);
+		}
 		if ((src = realloc(src, (nsrc + (size_t)n) *
 		    sizeof(*src))) == NULL)
 			die(EXIT_FAIL, "%s", strerror(ENOMEM));
@@ -656,7 +681,7 @@ burst(struct mq_log *l, struct source *s, struct source *src, size_t nsrc,
 	int k, rc;
 
 	for (k = 0; k < BURST && s->owned && !s->done && count != 0 &&
-	    !stopsig; k++) {
+	    !stopsig && exitstatus == EXIT_OK; k++) {
 		if ((rc = mq_reader_next(s->r, &rec)) < 0) {
 			/* What was read before stays output. */
 			if (flush_out(src, nsrc) == 0)
@@ -671,6 +696,15 @@ burst(struct mq_log *l, struct source *s, struct source *src, size_t nsrc,
 			if (run(s, &rec) != 0)
 				return 1;
 			s->outpos = s->written = rec.offset + 1;
+			/*
+			 * At once: a record may run twice only if we die
+			 * while its command runs.  What the command wrote to
+			 * a file stdout is synced first only with
+			 * --sync=always; its output is its own business.
+			 */
+			if (outfile && opt.sync == MQ_SYNC_ALWAYS &&
+			    s->m != NULL)
+				sync_stdout();
 			if (s->m != NULL)
 				commit(l, s, 0);
 		} else {
@@ -800,6 +834,8 @@ main(int argc, char *argv[])
 	if (opt.sync >= 0 && opt.group == NULL)
 		usage_error(usage_str, "--sync is for group commits: it needs "
 		    "-g");
+	if (opt.retries > 0 && opt.exec == NULL)
+		usage_error(usage_str, "--retries is for --exec commands");
 	if (opt.sync < 0)
 		opt.sync = MQ_SYNC_BATCH;
 	for (k = 0; k < argc; k++)
@@ -833,14 +869,15 @@ main(int argc, char *argv[])
 	if (g != NULL && rebalance(l, src, nsrc) != 0)
 		gone = 1;
 
-	while (!gone && count != 0 && !stopsig) {
+	while (!gone && count != 0 && !stopsig && exitstatus == EXIT_OK) {
 		progress = 0;
-		for (i = 0; i < nsrc && count != 0 && !gone && !stopsig; i++) {
+		for (i = 0; i < nsrc && count != 0 && !gone && !stopsig &&
+		    exitstatus == EXIT_OK; i++) {
 			if ((rc = burst(l, &src[i], src, nsrc, looked)) < 0)
 				gone = 1;
 			progress |= rc > 0;
 		}
-		if (gone || count == 0 || stopsig)
+		if (gone || count == 0 || stopsig || exitstatus != EXIT_OK)
 			break;
 		if (g != NULL && now_ms() - looked >= LOOK_MS) {
 			looked = now_ms();
@@ -897,5 +934,5 @@ main(int argc, char *argv[])
 		signal(stopsig, SIG_DFL);
 		raise(stopsig);
 	}
-	return EXIT_OK;
+	return exitstatus;
 }
