@@ -59,19 +59,24 @@ cmd/mq-consume: cmd/mq-consume.o cmd/exec.o cmd/common.o liblog/liblog.a
 	$(CC) $(LDFLAGS) -o $@ cmd/mq-consume.o cmd/exec.o cmd/common.o \
 		liblog/liblog.a $(YAML_LIBS)
 
-tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h liblog/liblog.a \
-		$(FLAGS_STAMP)
+tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h tests/unit/ref.h \
+		liblog/liblog.a $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< liblog/liblog.a \
 		$(YAML_LIBS)
 
+# Decodes group offsets files for the bats tests, from the format doc.
+tests/unit/decode_offsets: tests/unit/decode_offsets.c tests/unit/ref.h \
+		$(FLAGS_STAMP)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<
+
 # The C unit tests, then every tests/*.bats file against the built
 # commands.  SANITIZE=1 runs it all under ASan and UBSan.
-check: all $(UNIT_BIN)
+check: all $(UNIT_BIN) tests/unit/decode_offsets
 	MQ_SANITIZE=$(SANITIZE) tests/run.sh
 
 # The long variants of the kill -9 tests (60,000 records through three
 # group members killed at random); make check runs short ones.
-torture: all
+torture: all tests/unit/decode_offsets
 	MQ_TORTURE=1 PATH="$$(pwd)/cmd:$$PATH" bats -f torture tests/
 
 $(FLAGS_STAMP): FORCE
@@ -99,6 +104,7 @@ uninstall:
 
 clean:
 	rm -f liblog/*.o liblog/liblog.a cmd/*.o $(CMD_BIN) $(UNIT_BIN) \
+		tests/unit/decode_offsets \
 		$(FLAGS_STAMP)
 
 .PHONY: all check torture demo lint install uninstall clean FORCE

@@ -94,109 +94,18 @@ fsize() {
 }
 
 # group_offsets GROUP TOPIC: the group's commits on TOPIC, decoded from
-# DIR/groups/GROUP/TOPIC/offsets as docs/format.md describes them, by a
-# small C decoder of its own (not liblog's): one line "PARTITION OFFSET
-# SEQ" per partition in the file, with OFFSET and SEQ "-" when nothing
-# is committed, and "damaged -" when both slots are damaged.  Fails when
+# DIR/groups/GROUP/TOPIC/offsets by tests/unit/decode_offsets, which
+# follows docs/format.md without liblog: one line "PARTITION OFFSET SEQ"
+# per partition in the file, with OFFSET and SEQ "-" when nothing is
+# committed, and "damaged -" when both slots are damaged.  Fails when
 # the file is missing.
 group_offsets() {
-	local bin=${BATS_RUN_TMPDIR:-$BATS_TEST_TMPDIR}/mq-decode-offsets
-
-	[ -x "$bin" ] || mq_build_offsets_decoder "$bin" || return 1
-	"$bin" "$MQ_DIR/groups/$1/$2/offsets"
+	"$BATS_TEST_DIRNAME/unit/decode_offsets" \
+	    "$MQ_DIR/groups/$1/$2/offsets"
 }
 
 # group_committed_total GROUP TOPIC: the sum of the committed offsets.
 group_committed_total() {
 	group_offsets "$1" "$2" |
 	    awk '$2 ~ /^[0-9]+$/ { s += $2 } END { print s + 0 }'
-}
-
-# mq_build_offsets_decoder BIN: compiles group_offsets' decoder to BIN.
-mq_build_offsets_decoder() {
-	local src=$1.$$.c
-
-	cat >"$src" <<'EOF'
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
-static uint32_t
-crc32c(const unsigned char *p, size_t n)
-{
-	uint32_t crc = 0xffffffff;
-	int k;
-
-	while (n-- > 0) {
-		crc ^= *p++;
-		for (k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0x82f63b78 & -(crc & 1));
-	}
-	return ~crc;
-}
-
-static uint64_t
-be(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-
-	while (n-- > 0)
-		v = v << 8 | *p++;
-	return v;
-}
-
-/* 1 a valid commit, 0 an empty slot, -1 a damaged one. */
-static int
-slot(const unsigned char *s, unsigned idx, uint64_t *seq, int64_t *off)
-{
-	static const unsigned char zero[64];
-
-	if (memcmp(s, zero, 64) == 0)
-		return 0;
-	if (memcmp(s, "MQCO", 4) != 0 || s[4] != 1 ||
-	    be(s + 60, 4) != crc32c(s, 60))
-		return -1;
-	*seq = be(s + 8, 8);
-	*off = (int64_t)be(s + 16, 8);
-	if (*seq == 0 || (*seq & 1) != idx || *off < 0)
-		return -1;
-	return 1;
-}
-
-int
-main(int argc, char **argv)
-{
-	unsigned char pair[128];
-	uint64_t s0 = 0, s1 = 0;
-	int64_t o0 = 0, o1 = 0;
-	size_t n;
-	int p, r0, r1;
-	FILE *f;
-
-	if (argc != 2 || (f = fopen(argv[1], "rb")) == NULL) {
-		perror(argc == 2 ? argv[1] : "usage: decode FILE");
-		return 1;
-	}
-	for (p = 0; (n = fread(pair, 1, sizeof(pair), f)) > 0; p++) {
-		memset(pair + n, 0, sizeof(pair) - n);
-		r0 = slot(pair, 0, &s0, &o0);
-		r1 = slot(pair + 64, 1, &s1, &o1);
-		if (r0 == 1 && (r1 != 1 || s0 > s1))
-			printf("%d %lld %llu\n", p, (long long)o0,
-			    (unsigned long long)s0);
-		else if (r1 == 1)
-			printf("%d %lld %llu\n", p, (long long)o1,
-			    (unsigned long long)s1);
-		else if (r0 == -1 && r1 == -1)
-			printf("%d damaged -\n", p);
-		else
-			printf("%d - -\n", p);
-	}
-	return ferror(f) != 0;
-}
-EOF
-	"${CC:-cc}" -O2 -o "$1.$$" "$src" && mv "$1.$$" "$1"
-	local rc=$?
-	rm -f "$src"
-	return $rc
 }

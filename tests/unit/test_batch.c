@@ -15,21 +15,10 @@
 #include <string.h>
 
 #include "internal.h"
+#include "ref.h"
 #include "tap.h"
 
 #define TS0	INT64_C(1700000000000)
-
-/* Big-endian field of n bytes at p, read here rather than with the
- * library's helpers so that a slip in those cannot cancel out. */
-static uint64_t
-be(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-
-	while (n-- > 0)
-		v = v << 8 | *p++;
-	return v;
-}
 
 static struct mq_record
 mkrec(const char *key, ssize_t keylen, const char *val, ssize_t vallen,
@@ -121,23 +110,23 @@ check_layout(void)
 	h = b.buf;
 	total = b.len;
 	ok(b.count == 5, "layout: count 5 in the builder");
-	ok(be(h + 0, 8) == 0, "layout: baseOffset (0..7) left 0");
-	ok(be(h + 8, 4) == total - 12,
+	ok(be_ref(h + 0, 8) == 0, "layout: baseOffset (0..7) left 0");
+	ok(be_ref(h + 8, 4) == total - 12,
 	    "layout: batchLength (8..11) = total - 12 = %zu", total - 12);
 	/* A broker stamps its leader epoch; one node is always leader 0. */
-	ok(be(h + 12, 4) == 0, "layout: partitionLeaderEpoch (12..15) 0");
+	ok(be_ref(h + 12, 4) == 0, "layout: partitionLeaderEpoch (12..15) 0");
 	ok(h[16] == 2, "layout: magic 2 at 16");
-	ok(be(h + 17, 4) == mq_crc32c(0, h + 21, total - 21),
+	ok(be_ref(h + 17, 4) == mq_crc32c(0, h + 21, total - 21),
 	    "layout: CRC at 17 = CRC-32C of 21..end");
-	ok(be(h + 21, 2) == 0, "layout: attributes (21) 0");
-	ok(be(h + 23, 4) == 4, "layout: lastOffsetDelta (23) = count - 1");
-	ok(be(h + 27, 8) == 1000,
+	ok(be_ref(h + 21, 2) == 0, "layout: attributes (21) 0");
+	ok(be_ref(h + 23, 4) == 4, "layout: lastOffsetDelta (23) = count - 1");
+	ok(be_ref(h + 27, 8) == 1000,
 	    "layout: baseTimestamp (27) = first record's");
-	ok(be(h + 35, 8) == 1010, "layout: maxTimestamp (35) = largest");
-	ok(be(h + 43, 8) == UINT64_MAX, "layout: producerId (43) -1");
-	ok(be(h + 51, 2) == 0xffff, "layout: producerEpoch (51) -1");
-	ok(be(h + 53, 4) == 0xffffffff, "layout: baseSequence (53) -1");
-	ok(be(h + 57, 4) == 5, "layout: recordsCount (57) 5");
+	ok(be_ref(h + 35, 8) == 1010, "layout: maxTimestamp (35) = largest");
+	ok(be_ref(h + 43, 8) == UINT64_MAX, "layout: producerId (43) -1");
+	ok(be_ref(h + 51, 2) == 0xffff, "layout: producerEpoch (51) -1");
+	ok(be_ref(h + 53, 4) == 0xffffffff, "layout: baseSequence (53) -1");
+	ok(be_ref(h + 57, 4) == 5, "layout: recordsCount (57) 5");
 	/* The first record starts at 61: length, attributes 0, deltas 0. */
 	ok(h[62] == 0 && h[63] == 0 && h[64] == 0,
 	    "layout: first record at 61 has attributes 0, deltas 0");
@@ -146,8 +135,8 @@ check_layout(void)
 	/* One record: lastOffsetDelta 0, base = max timestamp. */
 	mq_batch_init(&b, 1 << 20);
 	build(&b, r, 1, 0);
-	ok(be(b.buf + 23, 4) == 0 && be(b.buf + 27, 8) == 1000 &&
-	    be(b.buf + 35, 8) == 1000 && be(b.buf + 57, 4) == 1,
+	ok(be_ref(b.buf + 23, 4) == 0 && be_ref(b.buf + 27, 8) == 1000 &&
+	    be_ref(b.buf + 35, 8) == 1000 && be_ref(b.buf + 57, 4) == 1,
 	    "layout: single record: delta 0, both timestamps its own");
 	mq_batch_free(&b);
 }
@@ -298,7 +287,7 @@ check_check(void)
 	    why ? why : "-");
 	ok(info.base_offset == 1000 && info.last_offset == 1005 &&
 	    info.length == (int32_t)total && info.leader_epoch == 0 &&
-	    info.magic == 2 && info.crc == be(p + 17, 4) &&
+	    info.magic == 2 && info.crc == be_ref(p + 17, 4) &&
 	    info.attributes == 0 && info.base_timestamp == 5000 &&
 	    info.max_timestamp == 5005 && info.producer_id == -1 &&
 	    info.producer_epoch == -1 && info.base_sequence == -1 &&
@@ -357,10 +346,10 @@ check_check(void)
 			rc = mq_batch_check(p, total, &info, &why);
 			if (i < 8 || (i >= 12 && i < 16)) {
 				okout += rc == 0 &&
-				    info.base_offset == (int64_t)be(p, 8) &&
-				    info.leader_epoch == (int32_t)be(p + 12, 4);
+				    info.base_offset == (int64_t)be_ref(p, 8) &&
+				    info.leader_epoch == (int32_t)be_ref(p + 12, 4);
 			} else if (i < 12) {
-				uint32_t len = (uint32_t)be(p + 8, 4);
+				uint32_t len = (uint32_t)be_ref(p + 8, 4);
 				int want = len < 49 || len > INT32_MAX - 12 ||
 				    len + 12 < total ? MQ_ECORRUPT : EAGAIN;
 
@@ -541,7 +530,7 @@ check_iter(void)
 	/* LogAppendTime: every record carries the batch's maxTimestamp. */
 	mq_batch_init(&b, 1 << 20);
 	build(&b, r, 6, MQ_ATTR_LOGAPPEND);
-	ok(be(b.buf + 21, 2) == MQ_ATTR_LOGAPPEND,
+	ok(be_ref(b.buf + 21, 2) == MQ_ATTR_LOGAPPEND,
 	    "logappend: attribute bit 3 set");
 	put_be64(b.buf + 35, 424242);	/* as a broker stamps it */
 	recrc(b.buf, b.len);
@@ -622,8 +611,8 @@ check_limits(void)
 	    len - MQ_BATCH_HEADER) == 0,
 	    "limit: refused add leaves len, count and bytes unchanged");
 	mq_batch_finish(&b, 0);
-	ok(b.count == n && be(b.buf + 57, 4) == (uint64_t)n &&
-	    be(b.buf + 35, 8) == (uint64_t)(5000 + (n > 6 ? 5 : n - 1)),
+	ok(b.count == n && be_ref(b.buf + 57, 4) == (uint64_t)n &&
+	    be_ref(b.buf + 35, 8) == (uint64_t)(5000 + (n > 6 ? 5 : n - 1)),
 	    "limit: refused record left no trace in count or maxTimestamp");
 	free(copy);
 	mq_batch_free(&b);
@@ -690,7 +679,7 @@ check_limits(void)
 		ok(b.buf == buf && b.len == fresh.len &&
 		    memcmp(b.buf, fresh.buf, b.len) == 0,
 		    "reset: rebuilt batch equals a fresh one byte for byte");
-		ok(be(b.buf + 27, 8) == 77 && be(b.buf + 35, 8) == 5001,
+		ok(be_ref(b.buf + 27, 8) == 77 && be_ref(b.buf + 35, 8) == 5001,
 		    "reset: timestamps are the new records' only");
 		mq_batch_free(&fresh);
 		mq_batch_free(&b);

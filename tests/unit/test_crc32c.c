@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ref.h"
 #include "mq.h"
 #include "tap.h"
 
@@ -23,22 +24,6 @@ extern uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
 extern uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len);
 
 static int hw_ok;
-
-/* The definition, one bit at a time: slow, obviously right. */
-static uint32_t
-crc32c_ref(uint32_t crc, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	int k;
-
-	crc = ~crc;
-	while (len-- > 0) {
-		crc ^= *p++;
-		for (k = 0; k < 8; k++)
-			crc = crc & 1 ? crc >> 1 ^ 0x82f63b78 : crc >> 1;
-	}
-	return ~crc;
-}
 
 static uint32_t
 hw(uint32_t crc, const void *buf, size_t len)

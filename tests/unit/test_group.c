@@ -18,34 +18,11 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "ref.h"
 #include "tap.h"
 
 static char tmpdir[] = "/tmp/mq-test-group.XXXXXX";
 static char logdir[64];
-
-static int
-rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* CRC-32C bit by bit, independent of liblog's. */
-static uint32_t
-crc32c_slow(const unsigned char *p, size_t n)
-{
-	uint32_t crc = 0xffffffff;
-	int k;
-
-	while (n-- > 0) {
-		crc ^= *p++;
-		for (k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0x82f63b78 & -(crc & 1));
-	}
-	return ~crc;
-}
 
 static void
 be64(unsigned char *p, uint64_t v)
@@ -70,7 +47,7 @@ doc_slot(unsigned char *s, uint64_t seq, int64_t offset, int64_t ts,
 	be64(s + 16, (uint64_t)offset);
 	be64(s + 24, (uint64_t)ts);
 	be64(s + 32, member);
-	crc = crc32c_slow(s, 60);
+	crc = crc32c_ref(0, s, 60);
 	s[60] = (unsigned char)(crc >> 24);
 	s[61] = (unsigned char)(crc >> 16);
 	s[62] = (unsigned char)(crc >> 8);
@@ -648,6 +625,6 @@ main(void)
 	corrupt(&fx);
 	mq_topic_close(fx.t);
 	mq_log_close(fx.l);
-	nftw(tmpdir, rm, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(tmpdir);
 	return done();
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "ref.h"
 #include "tap.h"
 
 #define TS0		INT64_C(1700000000000)
@@ -872,15 +873,6 @@ check_state(void)
 
 /* ------------------------------------------------------------------ */
 
-static int
-rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
@@ -903,7 +895,7 @@ main(void)
 	}
 	mq_topic_close(topic);
 	mq_log_close(log_);
-	ok(nftw(tmpdir, rm, 16, FTW_DEPTH | FTW_PHYS) == 0 &&
+	ok(rm_tree(tmpdir) == 0 &&
 	    access(tmpdir, F_OK) == -1, "%s removed", tmpdir);
 	return done();
 }

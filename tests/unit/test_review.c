@@ -13,18 +13,10 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "ref.h"
 #include "tap.h"
 
 static char tmpdir[] = "/tmp/mq-test-review.XXXXXX";
-
-static int
-rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 /* One finished batch of n records "v<first+i>". */
 static void
@@ -170,6 +162,6 @@ main(void)
 	next_then_next_batch(l);
 	empty_batch(l);
 	mq_log_close(l);
-	nftw(tmpdir, rm, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(tmpdir);
 	return done();
 }
