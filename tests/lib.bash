@@ -14,16 +14,37 @@ mq_setup() {
 	export HOME=$BATS_TEST_TMPDIR/home
 	unset XDG_DATA_HOME
 	mq_bg_pids=()
+	mq_bg_pgids=()
 }
 
-# Kills what a test started with `... & mq_bg_pids+=($!)`.
+# Kills what a test started with `... & mq_bg_pids+=($!)`, and with
+# kill -9 the process groups in mq_bg_pgids (see member).
 mq_teardown() {
 	local pid
 
+	for pid in "${mq_bg_pgids[@]}"; do
+		kill -9 -- "-$pid" 2>/dev/null || true
+	done
 	for pid in "${mq_bg_pids[@]}"; do
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
+}
+
+# member NAME ARGS...: starts `mq-consume -v ARGS` in the background in
+# its own process group, so that a kill takes its --exec commands with
+# it; its stdout goes to $BATS_TEST_TMPDIR/NAME.out, its stderr to
+# NAME.err, and its pid (= pgid) to the variable NAME.
+member() {
+	local name=$1 pid
+
+	shift
+	setsid mq-consume -v "$@" >"$BATS_TEST_TMPDIR/$name.out" \
+	    2>"$BATS_TEST_TMPDIR/$name.err" 3>&- &
+	pid=$!
+	mq_bg_pids+=("$pid")
+	mq_bg_pgids+=("$pid")
+	printf -v "$name" '%s' "$pid"
 }
 
 setup() {

@@ -11,22 +11,6 @@ bats_require_minimum_version 1.5.0
 
 load lib
 
-setup() {
-	mq_setup
-	mq_bg_pgids=()
-}
-
-# Background members run in their own process groups (setsid) so that a
-# kill takes their --exec commands with them.
-teardown() {
-	local pg
-
-	for pg in "${mq_bg_pgids[@]}"; do
-		kill -9 -- "-$pg" 2>/dev/null || true
-	done
-	mq_teardown
-}
-
 # owned ERRFILE [TOPIC]: the partitions a member holds now (of TOPIC),
 # by its -v lines ("group G: took T-P at offset N", "group G: gave up
 # T-P ..."), sorted, space-separated.
@@ -79,21 +63,6 @@ lines_in() {
 # dups FILE...: lines that occur more than once over all the files.
 dups() {
 	cat "$@" | sort | uniq -d
-}
-
-# member NAME ARGS...: starts `mq-consume -v -g ARGS` in the background in
-# its own process group; its stdout goes to $BATS_TEST_TMPDIR/NAME.out,
-# its stderr to NAME.err, and its pid (= pgid) to the variable NAME.
-member() {
-	local name=$1 pid
-
-	shift
-	setsid mq-consume -v "$@" >"$BATS_TEST_TMPDIR/$name.out" \
-	    2>"$BATS_TEST_TMPDIR/$name.err" 3>&- &
-	pid=$!
-	mq_bg_pids+=("$pid")
-	mq_bg_pgids+=("$pid")
-	printf -v "$name" '%s' "$pid"
 }
 
 # ------------------------------------------------------------ commits

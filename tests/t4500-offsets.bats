@@ -29,10 +29,10 @@ settled() {
 	    if r["owner"] and r["owner"]["id"] and r["lag"] == 0)')" -eq "$3" ]
 }
 
-# member GROUP TOPIC N: starts a following member of GROUP on TOPIC
+# live_member GROUP TOPIC N: starts a following member of GROUP on TOPIC
 # (killed in teardown) and waits until it owns the topic's N partitions
 # and has read them to the end; its pid is in $member.
-member() {
+live_member() {
 	mq-consume -g "$1" -f "$2" >/dev/null 2>&1 3>&- &
 	member=$!
 	mq_bg_pids+=("$member")
@@ -274,7 +274,7 @@ usage_2() {
 
 @test "describe: the owner while a member runs" {
 	two_parts
-	member g t 2
+	live_member g t 2
 	run --separate-stderr mq-offsets -v -g g t
 	[ "$status" -eq 0 ]
 	# a live member: no "no active members"
@@ -514,7 +514,7 @@ usage_2() {
 
 @test "reset: refused while a member is live, unless --force" {
 	two_parts
-	member g t 2
+	live_member g t 2
 	before=$(committed g t)
 	same "$before" '[10,10]'
 	run --separate-stderr mq-offsets -g g --reset earliest t
@@ -577,7 +577,7 @@ usage_2() {
 
 @test "delete-group: refused while a member is live, unless --force" {
 	two_parts
-	member g t 2
+	live_member g t 2
 	run --separate-stderr mq-offsets -g g --delete-group
 	[ "$status" -eq 4 ]
 	same "$stderr" "mq-offsets: group g: the group has live members (stop them, or use --force)"

@@ -12,18 +12,10 @@ load lib
 
 setup() {
 	mq_setup
-	mq_bg_pgids=()
 	review_tmp=
 }
 
-# Background members run in their own process groups (setsid) so that a
-# kill takes their --exec commands with them.
 teardown() {
-	local pg
-
-	for pg in "${mq_bg_pgids[@]}"; do
-		kill -9 -- "-$pg" 2>/dev/null || true
-	done
 	mq_teardown
 	if [ -n "$review_tmp" ]; then
 		chmod -R u+w "$review_tmp" 2>/dev/null || true
@@ -42,21 +34,6 @@ traced() {
 	done
 	shift
 	ASAN_OPTIONS=detect_leaks=0 strace -o /dev/null "${args[@]}" "$@"
-}
-
-# member NAME ARGS...: `mq-consume -v ARGS` in the background in its own
-# process group; stdout to $BATS_TEST_TMPDIR/NAME.out, stderr to
-# NAME.err, its pid in the variable NAME.
-member() {
-	local name=$1 pid
-
-	shift
-	setsid mq-consume -v "$@" >"$BATS_TEST_TMPDIR/$name.out" \
-	    2>"$BATS_TEST_TMPDIR/$name.err" 3>&- &
-	pid=$!
-	mq_bg_pids+=("$pid")
-	mq_bg_pgids+=("$pid")
-	printf -v "$name" '%s' "$pid"
 }
 
 # owned_by_someone GROUP TOPIC PART: a process holds the partition.
