@@ -298,6 +298,21 @@ const char *mq_topic_name(const struct mq_topic *t);
 int mq_topic_partitions(const struct mq_topic *t);
 const struct mq_config *mq_topic_config(const struct mq_topic *t);
 
+/*
+ * Sorted base offsets of partition part's segments; *bases is malloc'd.
+ * Returns 0, errno, MQ_EBADPART, or MQ_ECORRUPT (directory missing).
+ */
+int mq_segments(struct mq_topic *t, int part, int64_t **bases, size_t *n);
+
+/*
+ * The path of partition part's directory (ext NULL), or of the segment
+ * file of base with extension ext (".log", ".index", ".timeindex"), for
+ * messages and for tools that read files by hand.  Returns 0 or
+ * ENAMETOOLONG.
+ */
+int mq_segment_path(const struct mq_topic *t, int part, int64_t base,
+    const char *ext, char *buf, size_t size);
+
 /* Kafka's default partitioner for a keyed record. */
 uint32_t mq_murmur2(const void *key, size_t len);
 int mq_partition_for_key(const void *key, size_t len, int partitions);

@@ -266,3 +266,35 @@ tindex_lookup(int dirfd, int64_t base, int64_t ts, int64_t *offset,
 	close(fd);
 	return rc;
 }
+
+int
+mq_segments(struct mq_topic *t, int part, int64_t **bases, size_t *n)
+{
+	int fd, rc;
+
+	*bases = NULL;
+	*n = 0;
+	if ((rc = part_open(t, part, &fd)) != 0)
+		return rc;
+	rc = seg_list(fd, bases, n);
+	close(fd);
+	if (rc != 0)
+		return log_fail(t->log, rc, "%s-%d: %s", t->name, part,
+		    strerror(rc));
+	return 0;
+}
+
+int
+mq_segment_path(const struct mq_topic *t, int part, int64_t base,
+    const char *ext, char *buf, size_t size)
+{
+	char seg[32];
+	int n;
+
+	if (ext != NULL)
+		seg_name(seg, base, ext);
+	n = snprintf(buf, size, "%s/topics/%s/%s-%d%s%s", t->log->path,
+	    t->name, t->name, part, ext != NULL ? "/" : "",
+	    ext != NULL ? seg : "");
+	return n < 0 || (size_t)n >= size ? ENAMETOOLONG : 0;
+}
