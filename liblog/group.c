@@ -12,7 +12,6 @@
  * lock.  This costs no rename and no directory sync, which is what lets a
  * consumer commit after every output write.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -248,88 +247,6 @@ open_state(int dirfd, const char *name, int create)
 	return fd;
 }
 
-static int
-cmpstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Is entry d of directory fd a directory, not a symlink to one? */
-static int
-is_dir(int fd, const struct dirent *d)
-{
-	struct stat st;
-
-	if (d->d_type != DT_UNKNOWN)
-		return d->d_type == DT_DIR;
-	return fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISDIR(st.st_mode);
-}
-
-/* readdir(3), telling an error from the end: 1, 0 at the end, or -errno. */
-static int
-next_entry(DIR *dir, struct dirent **d)
-{
-	errno = 0;
-	if ((*d = readdir(dir)) != NULL)
-		return 1;
-	return errno == 0 ? 0 : -errno;
-}
-
-/*
- * The legal names of the subdirectories of fd (consumed), sorted, in
- * one allocation.  Others (a delete's "+del.*") are not groups.
- */
-static int
-list_names(int fd, char ***names, size_t *np)
-{
-	struct dirent *d;
-	DIR *dir;
-	char **v, *p;
-	size_t n = 0, bytes = 0, i = 0, len;
-	int rc;
-
-	*names = NULL;
-	*np = 0;
-	if ((dir = fdopendir(fd)) == NULL) {
-		rc = errno;
-		close(fd);
-		return rc;
-	}
-	/* Two passes over one allocation: count, then copy. */
-	while ((rc = next_entry(dir, &d)) == 1) {
-		if (mq_name_check(d->d_name) != 0 || !is_dir(fd, d))
-			continue;
-		n++;
-		bytes += strlen(d->d_name) + 1;
-	}
-	if (rc < 0 || (v = malloc((n + 1) * sizeof(*v) + bytes)) == NULL) {
-		closedir(dir);
-		return rc < 0 ? -rc : ENOMEM;
-	}
-	p = (char *)(v + n + 1);
-	rewinddir(dir);
-	while (i < n && (rc = next_entry(dir, &d)) == 1) {
-		len = strlen(d->d_name) + 1;
-		if (mq_name_check(d->d_name) != 0 || !is_dir(fd, d) ||
-		    (size_t)(p - (char *)(v + n + 1)) + len > bytes)
-			continue;
-		memcpy(p, d->d_name, len);
-		v[i++] = p;
-		p += len;
-	}
-	closedir(dir);
-	if (rc < 0) {
-		free(v);
-		return -rc;
-	}
-	v[i] = NULL;
-	qsort(v, i, sizeof(*v), cmpstr);
-	*names = v;
-	*np = i;
-	return 0;
-}
-
 int
 mq_group_list(struct mq_log *l, char ***names, size_t *n)
 {
@@ -343,7 +260,7 @@ mq_group_list(struct mq_log *l, char ***names, size_t *n)
 		return log_fail(l, -fd, "%s/%s: %s", l->path, GROUPS_DIR,
 		    strerror(-fd));
 	}
-	if ((rc = list_names(fd, names, n)) != 0)
+	if ((rc = dir_names(fd, names, n)) != 0)
 		return log_fail(l, rc, "%s/%s: %s", l->path, GROUPS_DIR,
 		    strerror(rc));
 	return 0;
@@ -359,7 +276,7 @@ mq_group_topics(struct mq_group *g, char ***names, size_t *n)
 		*n = 0;
 		rc = errno;
 	} else
-		rc = list_names(fd, names, n);
+		rc = dir_names(fd, names, n);
 	if (rc != 0)
 		return log_fail(g->log, rc, "group %s: %s/%s/%s: %s", g->name,
 		    g->log->path, GROUPS_DIR, g->name, strerror(rc));

@@ -311,6 +311,13 @@ int tindex_lookup(int dirfd, int64_t base, int64_t ts, int64_t *offset,
 /* Makes room for n headers in d->hdrs.  Returns 0 or ENOMEM. */
 int decoded_reserve_hdrs(struct mq_decoded *d, size_t n);
 
+/*
+ * The subdirectories of fd (consumed) whose names are legal topic or
+ * group names, sorted, in one allocation (free(*names)); others, such as
+ * "+new.*" and "+del.*", are not listed.  Returns 0 or errno.
+ */
+int dir_names(int fd, char ***names, size_t *n);
+
 /* Removes a directory tree of plain files and directories, best effort. */
 void rmtree_at(int dirfd, const char *name);
 

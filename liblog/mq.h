@@ -291,12 +291,30 @@ void mq_log_set_notify(struct mq_log *l, mq_notify_fn *fn, void *arg);
 int mq_topic_create(struct mq_log *l, const char *name, int partitions,
     const struct mq_config *c);
 
+/*
+ * Sorted names of the log's topics; *names is one allocation:
+ * free(*names) releases it all.  Returns 0 or errno.
+ */
+int mq_topic_list(struct mq_log *l, char ***names, size_t *n);
+
 /* Opens a topic.  Returns 0, errno, MQ_EBADNAME, MQ_ENOTOPIC, MQ_EBADCONF. */
 int mq_topic_open(struct mq_log *l, const char *name, struct mq_topic **tp);
 void mq_topic_close(struct mq_topic *t);
 const char *mq_topic_name(const struct mq_topic *t);
 int mq_topic_partitions(const struct mq_topic *t);
 const struct mq_config *mq_topic_config(const struct mq_topic *t);
+
+/* What mq-list shows of a partition. */
+struct mq_partition_info {
+	int64_t	start;			/* log start offset */
+	int64_t	end;			/* committed end offset */
+	int64_t	bytes;			/* of its .log files */
+	size_t	segments;
+};
+
+/* Returns 0, errno, MQ_EBADPART, MQ_ECORRUPT, MQ_ESTATE. */
+int mq_partition_info(struct mq_topic *t, int part,
+    struct mq_partition_info *pi);
 
 /*
  * Sorted base offsets of partition part's segments; *bases is malloc'd.

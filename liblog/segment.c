@@ -298,3 +298,40 @@ mq_segment_path(const struct mq_topic *t, int part, int64_t base,
 	    ext != NULL ? seg : "");
 	return n < 0 || (size_t)n >= size ? ENAMETOOLONG : 0;
 }
+
+int
+mq_partition_info(struct mq_topic *t, int part, struct mq_partition_info *pi)
+{
+	struct pstate st;
+	struct stat sb;
+	int64_t *bases;
+	char name[32];
+	size_t i;
+	int fd, sfd, rc;
+
+	memset(pi, 0, sizeof(*pi));
+	if ((rc = part_open(t, part, &fd)) != 0)
+		return rc;
+	if ((sfd = openat(fd, STATE_FILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		rc = errno;
+	else {
+		rc = pstate_read(sfd, &st);
+		close(sfd);
+	}
+	if (rc == 0 && (rc = seg_list(fd, &bases, &pi->segments)) == 0) {
+		for (i = 0; i < pi->segments; i++) {
+			seg_name(name, bases[i], ".log");
+			if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+				pi->bytes += sb.st_size;
+		}
+		free(bases);
+	}
+	close(fd);
+	if (rc != 0)
+		return log_fail(t->log, rc, "%s-%d: %s: %s", t->name, part,
+		    STATE_FILE, mq_strerror(rc));
+	pi->start = st.start_offset;
+	pi->end = st.hw_offset;
+	return 0;
+}

@@ -416,3 +416,23 @@ mq_topic_config(const struct mq_topic *t)
 {
 	return &t->config;
 }
+
+int
+mq_topic_list(struct mq_log *l, char ***names, size_t *n)
+{
+	int fd, rc;
+
+	*names = NULL;
+	*n = 0;
+	if (l->topicsfd == -1)
+		return 0;
+	if ((fd = openat(l->topicsfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		rc = errno;
+	else
+		rc = dir_names(fd, names, n);
+	if (rc != 0)
+		return log_fail(l, rc, "%s/%s: %s", l->path, TOPICS_DIR,
+		    strerror(rc));
+	return 0;
+}

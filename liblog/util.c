@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * util.c - small system helpers: whole writes, directory fsync, OFD locks
- * and the clock.
+ * util.c - small system helpers: whole writes, directory fsync, OFD locks,
+ * listing names in a directory, and the clock.
  *
  * Locks are open file description locks: the kernel drops them when the
  * holder dies, so a crashed writer never leaves a stale lock behind, and
  * unlike classic POSIX locks they are not lost when some other descriptor
  * for the same file is closed in the same process.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +96,84 @@ range_unlock(int fd, off_t start, off_t len)
 	    .l_start = start, .l_len = len };
 
 	return fcntl(fd, F_OFD_SETLK, &fl) == -1 ? errno : 0;
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Is entry d of directory fd a directory, not a symlink to one? */
+static int
+is_dir(int fd, const struct dirent *d)
+{
+	struct stat st;
+
+	if (d->d_type != DT_UNKNOWN)
+		return d->d_type == DT_DIR;
+	return fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode);
+}
+
+/* readdir(3), telling an error from the end: 1, 0 at the end, or -errno. */
+static int
+next_entry(DIR *dir, struct dirent **d)
+{
+	errno = 0;
+	if ((*d = readdir(dir)) != NULL)
+		return 1;
+	return errno == 0 ? 0 : -errno;
+}
+
+int
+dir_names(int fd, char ***names, size_t *np)
+{
+	struct dirent *d;
+	DIR *dir;
+	char **v, *p;
+	size_t n = 0, bytes = 0, i = 0, len;
+	int rc;
+
+	*names = NULL;
+	*np = 0;
+	if ((dir = fdopendir(fd)) == NULL) {
+		rc = errno;
+		close(fd);
+		return rc;
+	}
+	/* Two passes over one allocation: count, then copy. */
+	while ((rc = next_entry(dir, &d)) == 1) {
+		if (mq_name_check(d->d_name) != 0 || !is_dir(fd, d))
+			continue;
+		n++;
+		bytes += strlen(d->d_name) + 1;
+	}
+	if (rc < 0 || (v = malloc((n + 1) * sizeof(*v) + bytes)) == NULL) {
+		closedir(dir);
+		return rc < 0 ? -rc : ENOMEM;
+	}
+	p = (char *)(v + n + 1);
+	rewinddir(dir);
+	while (i < n && (rc = next_entry(dir, &d)) == 1) {
+		len = strlen(d->d_name) + 1;
+		if (mq_name_check(d->d_name) != 0 || !is_dir(fd, d) ||
+		    (size_t)(p - (char *)(v + n + 1)) + len > bytes)
+			continue;
+		memcpy(p, d->d_name, len);
+		v[i++] = p;
+		p += len;
+	}
+	closedir(dir);
+	if (rc < 0) {
+		free(v);
+		return -rc;
+	}
+	v[i] = NULL;
+	qsort(v, i, sizeof(*v), cmpstr);
+	*names = v;
+	*np = i;
+	return 0;
 }
 
 int64_t
