@@ -322,3 +322,32 @@ parse_sync(const char *usage, const char *s)
 		return MQ_SYNC_ALWAYS;
 	usage_error(usage, "--sync=%s: expected none, batch or always", s);
 }
+
+void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+void
+json_sep(size_t i)
+{
+	fputs(i == 0 ? "[\n" : ",\n", stdout);
+}
+
+void
+json_end(size_t n)
+{
+	fputs(n == 0 ? "[]\n" : "\n]\n", stdout);
+}

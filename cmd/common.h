@@ -65,6 +65,16 @@ void check_group(const char *name);
 /* Resolves -d/$MQ_DIR/XDG and opens the log; dies on failure. */
 struct mq_log *open_log(const char *dir, int flags);
 
+/*
+ * JSON on stdout for -J: a string (anything but printable ASCII as
+ * \u00XX, which keeps it valid), and arrays with one element a line, so
+ * grep and diff still work: json_sep(i) before element i, json_end(n)
+ * after n elements.
+ */
+void json_str(const char *s);
+void json_sep(size_t i);
+void json_end(size_t n);
+
 /* Dies with the log's one-line detail of the last error, if rc is one. */
 void fail_on(struct mq_log *l, int rc);
 

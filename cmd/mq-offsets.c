@@ -309,40 +309,6 @@ json_num(int64_t v)
 		printf("%lld", (long long)v);
 }
 
-/*
- * A JSON string.  Names need no escapes; a host name might: anything
- * but printable ASCII goes out as \u00XX, which keeps it valid JSON.
- */
-static void
-json_str(const char *s)
-{
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-/* JSON arrays: one element a line, so grep and diff still work. */
-static void
-json_sep(size_t i)
-{
-	fputs(i == 0 ? "[\n" : ",\n", stdout);
-}
-
-static void
-json_end(size_t n)
-{
-	fputs(n == 0 ? "[]\n" : "\n]\n", stdout);
-}
-
 static int
 topic_width(void)
 {
