@@ -485,6 +485,10 @@ begin(struct mq_appender *a)
 
 	if ((rc = lock_exclusive(a->statefd)) != 0)
 		return fail(a, rc, "lock");
+	/* mq-delete unlinks it: nothing appended from now on is kept. */
+	if (fstat(a->statefd, &sb) == 0 && sb.st_nlink == 0)
+		return log_fail(a->l, MQ_ENOTOPIC, "%s: topic deleted",
+		    a->name);
 	rc = pstate_read(a->statefd, &a->st);
 	if (rc == MQ_ESTATE)
 		rc = rebuild_state(a);

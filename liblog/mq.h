@@ -292,6 +292,15 @@ int mq_topic_create(struct mq_log *l, const char *name, int partitions,
     const struct mq_config *c);
 
 /*
+ * Deletes topic name: renamed away at once, so new readers and writers
+ * find no such topic, then removed, with every group's commits on it.
+ * A reader already running finishes what it was reading, and a follower
+ * then gets MQ_ENOTOPIC; an appender's next append gets MQ_ENOTOPIC.
+ * Returns 0, errno, MQ_EBADNAME, MQ_ENOTOPIC.
+ */
+int mq_topic_delete(struct mq_log *l, const char *name);
+
+/*
  * Sorted names of the log's topics; *names is one allocation:
  * free(*names) releases it all.  Returns 0 or errno.
  */

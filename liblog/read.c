@@ -275,6 +275,22 @@ fill(struct mq_reader *r, size_t need)
 }
 
 /* The next whole batch holding offsets >= r->next, without moving next. */
+/*
+ * At the committed end with nothing new: 0, or MQ_ENOTOPIC when the
+ * topic was deleted (mq-delete), so a follower stops instead of waiting
+ * on a partition that will never grow.
+ */
+static int
+at_end(struct mq_reader *r)
+{
+	struct stat sb;
+
+	if (fstat(r->statefd, &sb) == 0 && sb.st_nlink == 0)
+		return log_fail(r->l, MQ_ENOTOPIC, "%s: topic deleted",
+		    r->name);
+	return 0;
+}
+
 static int
 fetch(struct mq_reader *r, const unsigned char **batch,
     struct mq_batch_info *info)
@@ -347,7 +363,7 @@ fetch(struct mq_reader *r, const unsigned char **batch,
 		} else if (r->st.hw_pos > r->seg_end)
 			r->seg_end = r->st.hw_pos;
 		else
-			return 0;
+			return at_end(r);
 	}
 }
 

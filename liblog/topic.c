@@ -436,3 +436,71 @@ mq_topic_list(struct mq_log *l, char ***names, size_t *n)
 		    strerror(rc));
 	return 0;
 }
+
+/* Removes every group's state for topic name: a new topic of that name
+ * starts with no commits.  Best effort, like rmtree_at. */
+static void
+forget_groups(struct mq_log *l, const char *name)
+{
+	char **groups;
+	size_t n, i;
+	int gfd, fd;
+
+	if ((gfd = openat(l->dirfd, GROUPS_DIR, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	if ((fd = dup(gfd)) != -1 && dir_names(fd, &groups, &n) == 0) {
+		for (i = 0; i < n; i++) {
+			int g = openat(gfd, groups[i], O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+
+			if (g == -1)
+				continue;
+			rmtree_at(g, name);
+			close(g);
+		}
+		free(groups);
+	}
+	close(gfd);
+}
+
+int
+mq_topic_delete(struct mq_log *l, const char *name)
+{
+	char tmp[32];
+	uint32_t rnd;
+	int rc;
+
+	if (mq_name_check(name) != 0)
+		return bad_name(l, name);
+	if (l->topicsfd == -1)
+		return log_fail(l, MQ_ENOTOPIC, "%s: %s", name,
+		    mq_strerror(MQ_ENOTOPIC));
+	/* The rename is the delete: new opens fail from here on. */
+	for (;;) {
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = (uint32_t)getpid() ^ (uint32_t)mq_now_ms();
+		snprintf(tmp, sizeof(tmp), "+del.%08" PRIx32, rnd);
+		if (renameat2(l->topicsfd, name, l->topicsfd, tmp,
+		    RENAME_NOREPLACE) == 0)
+			break;
+		rc = errno;
+		/* No RENAME_NOREPLACE here: the name is random anyway. */
+		if (rc == EINVAL && renameat(l->topicsfd, name, l->topicsfd,
+		    tmp) == 0)
+			break;
+		if (rc == EINVAL)
+			rc = errno;
+		if (rc == ENOENT)
+			return log_fail(l, MQ_ENOTOPIC, "%s: %s", name,
+			    mq_strerror(MQ_ENOTOPIC));
+		if (rc != EEXIST)
+			return log_fail(l, rc, "%s: %s", name, strerror(rc));
+	}
+	if ((rc = fsync_dir(l->topicsfd)) != 0)
+		return log_fail(l, rc, "%s/%s: %s", l->path, TOPICS_DIR,
+		    strerror(rc));
+	rmtree_at(l->topicsfd, tmp);
+	forget_groups(l, name);
+	return 0;
+}
