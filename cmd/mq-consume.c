@@ -859,8 +859,10 @@ main(int argc, char *argv[])
 		if ((ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
 			die(EXIT_FAIL, "inotify: %s", strerror(errno));
 		for (i = 0; i < nsrc; i++)
+			/* IN_ATTRIB: the link count drops when mq-delete
+			 * removes the topic. */
 			if (inotify_add_watch(ifd, mq_reader_watch_path(
-			    src[i].r), IN_MODIFY) == -1)
+			    src[i].r), IN_MODIFY | IN_ATTRIB) == -1)
 				die(EXIT_FAIL, "%s: %s",
 				    mq_reader_watch_path(src[i].r),
 				    strerror(errno));

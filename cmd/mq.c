@@ -22,6 +22,7 @@ static const struct {
 } cmds[] = {
 	{ "consume",	"write a topic's records to stdout" },
 	{ "create",	"create topics" },
+	{ "delete",	"delete topics" },
 	{ "list",	"list topics; -l describes them" },
 	{ "offsets",	"show offsets, groups and lag; reset and delete groups" },
 	{ "produce",	"append records from stdin or files to a topic" },
