@@ -313,6 +313,13 @@ const char *mq_topic_name(const struct mq_topic *t);
 int mq_topic_partitions(const struct mq_topic *t);
 const struct mq_config *mq_topic_config(const struct mq_topic *t);
 
+/*
+ * Parses a segment file's name (no directory): 20 digits of base offset
+ * and ".log", ".index" or ".timeindex", to which *ext then points.
+ * Returns 0, or -1 for any other name.
+ */
+int mq_segment_parse(const char *name, int64_t *base, const char **ext);
+
 /* What mq-list shows of a partition. */
 struct mq_partition_info {
 	int64_t	start;			/* log start offset */

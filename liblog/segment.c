@@ -51,19 +51,37 @@ part_open(struct mq_topic *t, int part, int *dirfd)
 	return log_fail(t->log, rc, "%s: %s", name, strerror(rc));
 }
 
-/* Parses "NNNNNNNNNNNNNNNNNNNN.log"; -1 if name is anything else. */
-static int64_t
-parse_seg(const char *name)
+int
+mq_segment_parse(const char *name, int64_t *base, const char **ext)
 {
+	static const char *const exts[] = { ".log", ".index", ".timeindex" };
 	int64_t v = 0;
-	int i;
+	size_t i;
 
 	for (i = 0; i < MQ_SEGNAME_LEN; i++) {
 		if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
 			return -1;
 		v = v * 10 + (name[i] - '0');
 	}
-	return strcmp(name + MQ_SEGNAME_LEN, ".log") == 0 ? v : -1;
+	for (i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
+		if (strcmp(name + MQ_SEGNAME_LEN, exts[i]) == 0) {
+			*base = v;
+			*ext = exts[i];
+			return 0;
+		}
+	return -1;
+}
+
+/* The base offset of a "NNNNNNNNNNNNNNNNNNNN.log"; -1 for other names. */
+static int64_t
+parse_seg(const char *name)
+{
+	const char *ext;
+	int64_t base;
+
+	if (mq_segment_parse(name, &base, &ext) != 0 || strcmp(ext, ".log"))
+		return -1;
+	return base;
 }
 
 static int
