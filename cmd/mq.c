@@ -23,6 +23,7 @@ static const struct {
 	{ "consume",	"write a topic's records to stdout" },
 	{ "create",	"create topics" },
 	{ "delete",	"delete topics" },
+	{ "dump",	"show segment files batch by batch, and check indexes" },
 	{ "list",	"list topics; -l describes them" },
 	{ "offsets",	"show offsets, groups and lag; reset and delete groups" },
 	{ "produce",	"append records from stdin or files to a topic" },
