@@ -292,6 +292,17 @@ int mq_topic_create(struct mq_log *l, const char *name, int partitions,
     const struct mq_config *c);
 
 /*
+ * Changes topic t: partitions (0 to keep the count; it can only grow,
+ * as in Kafka) and the config c.  New partitions are made whole before
+ * topic.yaml is replaced, atomically, so readers see the old topic or
+ * the new one.  Commands that opened the topic before keep its old
+ * partition count until they open it again.  Two alters at once: the
+ * last one wins.  Returns 0, errno, or MQ_EBADCONF (shrinking).
+ */
+int mq_topic_alter(struct mq_topic *t, int partitions,
+    const struct mq_config *c);
+
+/*
  * Deletes topic name: renamed away at once, so new readers and writers
  * find no such topic, then removed, with every group's commits on it.
  * A reader already running finishes what it was reading, and a follower

@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -503,4 +504,80 @@ mq_topic_delete(struct mq_log *l, const char *name)
 	rmtree_at(l->topicsfd, tmp);
 	forget_groups(l, name);
 	return 0;
+}
+
+/* Under the alter lock: new partitions, then the new topic.yaml. */
+static int
+alter(struct mq_topic *t, int partitions, const struct mq_config *c)
+{
+	struct mq_log *l = t->log;
+	char name[MQ_TOPIC_MAX + 16];
+	int fd, rc, p;
+
+	/* The file as it is now, not as the caller read it. */
+	if ((rc = read_conf(t)) != 0)
+		return rc;
+	if (partitions == 0)
+		partitions = t->partitions;
+	if (partitions < t->partitions || partitions > MQ_PARTITIONS_MAX)
+		return log_fail(l, MQ_EBADCONF, "%s: partitions: %d: %s",
+		    t->name, partitions, partitions < t->partitions ?
+		    "partitions can only be added (the topic has more)" :
+		    "too many partitions");
+	/*
+	 * New partitions first, then the file that makes them part of the
+	 * topic.  A crash between leaves directories no one reads, and the
+	 * next alter makes them anew.
+	 */
+	for (p = t->partitions; p < partitions; p++) {
+		snprintf(name, sizeof(name), "%s-%d", t->name, p);
+		rmtree_at(t->fd, name);
+		if ((rc = make_partition(t->fd, t->name, p)) != 0)
+			return log_fail(l, rc, "%s: %s", name, strerror(rc));
+	}
+	if ((rc = fsync_dir(t->fd)) != 0)
+		return log_fail(l, rc, "%s: %s", t->name, strerror(rc));
+	/* The whole new file under a name no partition has, then renamed. */
+	fd = openat(t->fd, TOPIC_CONF ".new", O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0666);
+	if (fd == -1)
+		return log_fail(l, errno, "%s/%s/%s/%s.new: %s", l->path,
+		    TOPICS_DIR, t->name, TOPIC_CONF, strerror(errno));
+	rc = mq_config_write(fd, c, partitions);
+	if (rc == 0 && fsync(fd) == -1)
+		rc = errno;
+	close(fd);
+	if (rc == 0 && renameat(t->fd, TOPIC_CONF ".new", t->fd,
+	    TOPIC_CONF) == -1)
+		rc = errno;
+	if (rc == 0)
+		rc = fsync_dir(t->fd);
+	if (rc != 0) {
+		unlinkat(t->fd, TOPIC_CONF ".new", 0);
+		return log_fail(l, rc, "%s/%s/%s/%s: %s", l->path, TOPICS_DIR,
+		    t->name, TOPIC_CONF, strerror(rc));
+	}
+	t->partitions = partitions;
+	t->config = *c;
+	return 0;
+}
+
+int
+mq_topic_alter(struct mq_topic *t, int partitions, const struct mq_config *c)
+{
+	int rc;
+
+	/*
+	 * One alter at a time: another one's new partition must never be
+	 * taken for a crashed alter's leftover.  flock(2), because an OFD
+	 * write lock needs a descriptor open for writing, and a directory
+	 * cannot be; like those, it dies with its holder.
+	 */
+	while (flock(t->fd, LOCK_EX) == -1)
+		if (errno != EINTR)
+			return log_fail(t->log, errno, "%s: lock: %s", t->name,
+			    strerror(errno));
+	rc = alter(t, partitions, c);
+	flock(t->fd, LOCK_UN);
+	return rc;
 }
