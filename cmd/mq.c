@@ -20,6 +20,7 @@ static const char usage_str[] =
 static const struct {
 	const char *name, *what;
 } cmds[] = {
+	{ "alter",	"add partitions to topics, set and unset their configs" },
 	{ "consume",	"write a topic's records to stdout" },
 	{ "create",	"create topics" },
 	{ "delete",	"delete topics" },
