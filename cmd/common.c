@@ -258,6 +258,15 @@ check_name(const char *name)
 }
 
 void
+check_names(int n, char *const names[])
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		check_name(names[i]);
+}
+
+void
 check_group(const char *name)
 {
 	char q[64];

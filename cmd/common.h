@@ -60,6 +60,9 @@ int parse_sync(const char *usage, const char *s);
 
 /* Exits 2 with a one-line message if name is not a legal topic name. */
 void check_name(const char *name);
+
+/* check_name() for each, before anything touches the disk. */
+void check_names(int n, char *const names[]);
 void check_group(const char *name);
 
 /* Resolves -d/$MQ_DIR/XDG and opens the log; dies on failure. */

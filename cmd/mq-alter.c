@@ -109,8 +109,7 @@ main(int argc, char *argv[])
 		usage_error(usage_str, "no topic given");
 	if (parts == 0 && n == 0)
 		usage_error(usage_str, "nothing to change: give -p, -c or -u");
-	for (i = 0; i < argc; i++)
-		check_name(argv[i]);
+	check_names(argc, argv);
 	/* Bad keys and values are refused before any topic is opened. */
 	mq_config_init(&conf);
 	if (apply(&conf, ch, n, &bad, &why) != 0)

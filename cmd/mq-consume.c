@@ -748,7 +748,7 @@ main(int argc, char *argv[])
 	const char *dir = NULL, *why;
 	int64_t looked, synced;
 	size_t nsrc, i;
-	int ch, rc, k, ifd = -1, progress, gone = 0;
+	int ch, rc, ifd = -1, progress, gone = 0;
 
 	prog = "mq-consume";
 	argv[0] = (char *)prog;		/* for getopt's messages */
@@ -838,8 +838,7 @@ main(int argc, char *argv[])
 		usage_error(usage_str, "--retries is for --exec commands");
 	if (opt.sync < 0)
 		opt.sync = MQ_SYNC_BATCH;
-	for (k = 0; k < argc; k++)
-		check_name(argv[k]);
+	check_names(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	if (opt.group != NULL || opt.exec != NULL) {
 		/* Stop between records, with what was done committed. */

@@ -58,9 +58,7 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc == 0)
 		usage_error(usage_str, "no topic given");
-	/* Refuse bad names before touching the disk. */
-	for (i = 0; i < argc; i++)
-		check_name(argv[i]);
+	check_names(argc, argv);
 
 	verbose |= isatty(STDERR_FILENO);
 	l = open_log(dir, 0);

@@ -151,8 +151,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	for (ch = 0; ch < argc; ch++)
-		check_name(argv[ch]);
+	check_names(argc, argv);
 
 	l = open_log(dir, 0);
 	if (argc > 0) {
