@@ -163,17 +163,30 @@ decode_header(const unsigned char *h, struct mq_batch_info *info)
 	info->count = (int32_t)get_be32(h + B_COUNT);
 }
 
-/* Walks the record lengths: they must tile the batch exactly. */
+/*
+ * Walks the records: their lengths must tile the batch exactly, and
+ * their offset deltas rise within [0, last_delta], so that no record
+ * claims an offset outside its batch (compaction may leave gaps, as in
+ * Kafka, but never moves a record).
+ */
 static int
 check_records(const unsigned char *p, const unsigned char *end,
-    int32_t count)
+    int32_t count, int32_t last_delta)
 {
-	int32_t i, len;
+	const unsigned char *q;
+	int64_t ts;
+	int32_t i, len, delta, prev = -1;
 
 	for (i = 0; i < count; i++) {
-		if (get_varint(&p, end, &len) == -1 || len < 0 ||
+		if (get_varint(&p, end, &len) == -1 || len < 1 ||
 		    len > end - p)
 			return -1;
+		q = p + 1;		/* past the attributes byte */
+		if (get_varlong(&q, p + len, VARINT_MAX, &ts) == -1 ||
+		    get_varint(&q, p + len, &delta) == -1 ||
+		    delta <= prev || delta > last_delta)
+			return -1;
+		prev = delta;
 		p += len;
 	}
 	return p == end ? 0 : -1;
@@ -208,7 +221,8 @@ mq_batch_check(const void *buf, size_t avail, struct mq_batch_info *info,
 		*why = "CRC mismatch";
 		return MQ_ECORRUPT;
 	}
-	if (info->count < 0 || info->last_offset < info->base_offset) {
+	if (info->count < 0 || info->last_offset < info->base_offset ||
+	    info->count - 1 > info->last_offset - info->base_offset) {
 		*why = "bad record count";
 		return MQ_ECORRUPT;
 	}
@@ -217,8 +231,10 @@ mq_batch_check(const void *buf, size_t avail, struct mq_batch_info *info,
 		return MQ_ECORRUPT;
 	}
 	if (check_records(b + MQ_BATCH_HEADER, b + info->length,
-	    info->count) == -1) {
-		*why = "records do not fill the batch";
+	    info->count, (int32_t)(info->last_offset - info->base_offset)) ==
+	    -1) {
+		*why = "records do not fill the batch, or claim offsets outside "
+		    "it";
 		return MQ_ECORRUPT;
 	}
 	return 0;

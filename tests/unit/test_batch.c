@@ -444,6 +444,41 @@ check_check(void)
 		recrc(q, total);
 		ok(mq_batch_check(q, total, &info, &why) == MQ_ECORRUPT,
 		    "check: record lengths that do not tile the batch refused");
+
+		/* Offsets: six records need lastOffsetDelta 5 at least. */
+		memcpy(q, p, total);
+		put_be32(q + 23, 4);
+		recrc(q, total);
+		ok(mq_batch_check(q, total, &info, &why) == MQ_ECORRUPT,
+		    "check: lastOffsetDelta 4 for 6 records refused");
+		put_be32(q + 23, 9);
+		recrc(q, total);
+		rc = mq_batch_check(q, total, &info, &why);
+		ok(rc == 0 && info.last_offset - info.base_offset == 9,
+		    "check: lastOffsetDelta 9 for 6 records, as compaction "
+		    "leaves them, accepted (%s)",
+		    rc ? why : "ok");
+		{
+			/* The first record's offsetDelta: after its length,
+			 * attributes and timestampDelta varints. */
+			unsigned char *d = q + 61;
+
+			while (*d++ & 0x80)	/* length */
+				;
+			d++;			/* attributes */
+			while (*d++ & 0x80)	/* timestampDelta */
+				;
+			memcpy(q, p, total);
+			*d = 7 << 1;		/* zig-zag 7, past delta 5 */
+			recrc(q, total);
+			ok(mq_batch_check(q, total, &info, &why) == MQ_ECORRUPT,
+			    "check: a record's offsetDelta past lastOffsetDelta "
+			    "refused");
+			*d = 1 << 1;		/* the second record's, again */
+			recrc(q, total);
+			ok(mq_batch_check(q, total, &info, &why) == MQ_ECORRUPT,
+			    "check: offsetDeltas that do not rise refused");
+		}
 		free(q);
 	}
 	mq_batch_free(&b);
