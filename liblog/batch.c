@@ -153,8 +153,10 @@ decode_header(const unsigned char *h, struct mq_batch_info *info)
 	info->magic = (int8_t)h[B_MAGIC];
 	info->crc = get_be32(h + B_CRC);
 	info->attributes = (int16_t)get_be16(h + B_ATTRIBUTES);
-	info->last_offset = info->base_offset +
-	    (int32_t)get_be32(h + B_LAST_DELTA);
+	/* Unsigned: a hostile base offset must not overflow; the check
+	 * refuses what wrapped. */
+	info->last_offset = (int64_t)((uint64_t)info->base_offset +
+	    (uint64_t)(int64_t)(int32_t)get_be32(h + B_LAST_DELTA));
 	info->base_timestamp = (int64_t)get_be64(h + B_BASE_TS);
 	info->max_timestamp = (int64_t)get_be64(h + B_MAX_TS);
 	info->producer_id = (int64_t)get_be64(h + B_PRODUCER_ID);
@@ -219,6 +221,10 @@ mq_batch_check(const void *buf, size_t avail, struct mq_batch_info *info,
 	if (mq_crc32c(0, b + B_ATTRIBUTES, (size_t)info->length -
 	    B_ATTRIBUTES) != info->crc) {
 		*why = "CRC mismatch";
+		return MQ_ECORRUPT;
+	}
+	if (info->base_offset < 0 || info->base_offset > INT64_MAX - INT32_MAX) {
+		*why = "bad base offset";
 		return MQ_ECORRUPT;
 	}
 	if (info->count < 0 || info->last_offset < info->base_offset ||
