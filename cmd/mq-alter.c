@@ -30,15 +30,13 @@ static const struct option longopts[] = {
 	{ NULL,			0,			NULL, 0 }
 };
 
-/* A -c or -u, in command-line order: later ones win. */
-struct change {
-	const char *key, *value;	/* value NULL: unset */
-};
-
-/* Applies the changes to c; returns 0, or -1 with *bad the culprit. */
+/*
+ * Applies the changes (-c and -u in command-line order: later ones win)
+ * to c; returns 0, or -1 with *bad the culprit.
+ */
 static int
-apply(struct mq_config *c, const struct change *v, int n,
-    const struct change **bad, const char **why)
+apply(struct mq_config *c, const struct mq_config_change *v, int n,
+    const struct mq_config_change **bad, const char **why)
 {
 	int i;
 
@@ -55,8 +53,8 @@ int
 main(int argc, char *argv[])
 {
 	struct mq_config conf;
-	struct change *ch = NULL;
-	const struct change *bad;
+	struct mq_config_change *ch = NULL;
+	const struct mq_config_change *bad;
 	struct mq_topic *t;
 	struct mq_log *l;
 	const char *dir = NULL, *why;
@@ -125,16 +123,19 @@ main(int argc, char *argv[])
 			/* Kafka cannot remove partitions either. */
 			warnmsg("%s: has %d partitions: partitions can only be "
 			    "added", argv[i], was);
-			status = EXIT_USAGE;
+			if (status < EXIT_USAGE)
+				status = EXIT_USAGE;
 			mq_topic_close(t);
 			continue;
 		}
-		if (rc == 0) {
-			conf = *mq_topic_config(t);
-			apply(&conf, ch, n, &bad, &why);
-			rc = mq_topic_alter(t, (int)parts, &conf);
-		}
-		if (rc != 0) {
+		if (rc == 0)
+			rc = mq_topic_alter(t, (int)parts, ch, (size_t)n);
+		if (rc == MQ_EBADPART) {
+			/* Another alter grew it meanwhile. */
+			warnmsg("%s", mq_log_errdetail(l));
+			if (status < EXIT_USAGE)
+				status = EXIT_USAGE;
+		} else if (rc != 0) {
 			warnmsg("%s", mq_log_errdetail(l));
 			if (exit_for(rc) > status)
 				status = exit_for(rc);

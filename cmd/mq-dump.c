@@ -60,6 +60,7 @@ struct operand {
 	int64_t	base;		/* files: from the name */
 	struct mq_topic *t;	/* topics; NULL for a file */
 	int	part;		/* -1 for every partition */
+	int	skip;		/* could not be opened */
 };
 
 /* A file being read: a window of it in buf. */
@@ -694,8 +695,18 @@ parse_operand(struct operand *o, const char *arg, struct mq_log **l,
 	check_name(name);
 	if (*l == NULL)
 		*l = open_log(dir, 0);
-	if ((rc = mq_topic_open(*l, name, &o->t)) != 0)
-		die(exit_for(rc), "%s", mq_log_errdetail(*l));
+	/* A topic that cannot be opened is a runtime error, like a
+	 * missing file: the other operands are still dumped. */
+	if ((rc = mq_topic_open(*l, name, &o->t)) != 0) {
+		warnmsg("%s", mq_log_errdetail(*l));
+		if (exit_for(rc) == EXIT_DATA)
+			damaged = 1;
+		else
+			failed = 1;
+		o->skip = 1;
+		free(name);
+		return;
+	}
 	if (part >= mq_topic_partitions(o->t))
 		die(EXIT_USAGE, "%s: partition %" PRId64 ": no such partition "
 		    "(the topic has %d)", name, part,
@@ -864,6 +875,8 @@ main(int argc, char *argv[])
 	if (setvbuf(stdout, NULL, _IOFBF, CHUNK) != 0)
 		die(EXIT_FAIL, "stdout: %s", strerror(errno));
 	for (k = 0; k < argc; k++) {
+		if (ops[k].skip)
+			continue;
 		if (ops[k].t == NULL)
 			dump_file(&ops[k]);
 		else if (ops[k].part >= 0)

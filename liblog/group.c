@@ -618,7 +618,7 @@ mq_group_delete(struct mq_log *l, const char *name, int force)
 	}
 	if (rc == 0) {
 		fsync_dir(gfd);
-		rmtree_at(gfd, tmp);
+		sweep_deleted(gfd);
 	}
 	close(gfd);
 out:

@@ -270,6 +270,9 @@ int pstate_write(int fd, const struct pstate *s);
 /* "NNNN...NNNN.ext" for base offset base; buf holds 32 bytes. */
 void seg_name(char *buf, int64_t base, const char *ext);
 
+/* Has mq-delete removed the topic t has open? */
+int topic_deleted(const struct mq_topic *t);
+
 /*
  * Opens topics/TOPIC/TOPIC-part, setting the log's error detail on
  * failure.  Returns 0, errno, MQ_EBADPART, MQ_ECORRUPT (directory missing).
@@ -317,6 +320,9 @@ int decoded_reserve_hdrs(struct mq_decoded *d, size_t n);
  * "+new.*" and "+del.*", are not listed.  Returns 0 or errno.
  */
 int dir_names(int fd, char ***names, size_t *n);
+
+/* Removes the "+del.*" directories in dirfd: deletes done or cut short. */
+void sweep_deleted(int dirfd);
 
 /* Removes a directory tree of plain files and directories, best effort. */
 void rmtree_at(int dirfd, const char *name);

@@ -291,16 +291,24 @@ void mq_log_set_notify(struct mq_log *l, mq_notify_fn *fn, void *arg);
 int mq_topic_create(struct mq_log *l, const char *name, int partitions,
     const struct mq_config *c);
 
+/* A config change: key set to value, or back to its default (NULL). */
+struct mq_config_change {
+	const char *key;
+	const char *value;
+};
+
 /*
- * Changes topic t: partitions (0 to keep the count; it can only grow,
- * as in Kafka) and the config c.  New partitions are made whole before
- * topic.yaml is replaced, atomically, so readers see the old topic or
- * the new one.  Commands that opened the topic before keep its old
- * partition count until they open it again.  Two alters at once: the
- * last one wins.  Returns 0, errno, or MQ_EBADCONF (shrinking).
+ * Changes topic t: its partition count (0 keeps it; it can only grow,
+ * as in Kafka) and the n config changes in v, applied in order to the
+ * topic.yaml as it is when the change is made, so two alters at once
+ * both land.  New partitions are made whole before topic.yaml is
+ * replaced, atomically: readers see the old topic or the new one.
+ * Commands that opened the topic before keep its old partition count
+ * until they open it again.  Returns 0, errno, MQ_EBADCONF (a bad change
+ * or topic.yaml), or MQ_EBADPART (fewer partitions than it has).
  */
 int mq_topic_alter(struct mq_topic *t, int partitions,
-    const struct mq_config *c);
+    const struct mq_config_change *v, size_t n);
 
 /*
  * Deletes topic name: renamed away at once, so new readers and writers

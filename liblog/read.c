@@ -59,6 +59,15 @@ refresh(struct mq_reader *r)
 	return 0;
 }
 
+/* mq-delete unlinks partition.state: a missing file is no damage then. */
+static int
+deleted(struct mq_reader *r)
+{
+	struct stat sb;
+
+	return fstat(r->statefd, &sb) == 0 && sb.st_nlink == 0;
+}
+
 static int
 open_segment(struct mq_reader *r, int64_t base, int64_t pos)
 {
@@ -69,6 +78,9 @@ open_segment(struct mq_reader *r, int64_t base, int64_t pos)
 		close(r->segfd);
 	seg_name(name, base, ".log");
 	r->segfd = openat(r->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (r->segfd == -1 && errno == ENOENT && deleted(r))
+		return log_fail(r->l, MQ_ENOTOPIC, "%s: topic deleted",
+		    r->name);
 	if (r->segfd == -1)
 		return log_fail(r->l, errno == ENOENT ? MQ_ECORRUPT : errno,
 		    "%s: %s: %s", r->name, name, strerror(errno));
@@ -228,6 +240,9 @@ next_segment(struct mq_reader *r, int64_t expect)
 			break;
 		}
 	free(bases);
+	if (base == -1 && deleted(r))
+		return log_fail(r->l, MQ_ENOTOPIC, "%s: topic deleted",
+		    r->name);
 	if (base == -1)
 		return log_fail(r->l, MQ_ECORRUPT, "%s: no segment after "
 		    "%020lld.log", r->name, (long long)r->segbase);
@@ -274,7 +289,6 @@ fill(struct mq_reader *r, size_t need)
 	return 0;
 }
 
-/* The next whole batch holding offsets >= r->next, without moving next. */
 /*
  * At the committed end with nothing new: 0, or MQ_ENOTOPIC when the
  * topic was deleted (mq-delete), so a follower stops instead of waiting
@@ -283,14 +297,13 @@ fill(struct mq_reader *r, size_t need)
 static int
 at_end(struct mq_reader *r)
 {
-	struct stat sb;
-
-	if (fstat(r->statefd, &sb) == 0 && sb.st_nlink == 0)
+	if (deleted(r))
 		return log_fail(r->l, MQ_ENOTOPIC, "%s: topic deleted",
 		    r->name);
 	return 0;
 }
 
+/* The next whole batch holding offsets >= r->next, without moving next. */
 static int
 fetch(struct mq_reader *r, const unsigned char **batch,
     struct mq_batch_info *info)

@@ -28,6 +28,15 @@ seg_name(char *buf, int64_t base, const char *ext)
 	snprintf(buf, 32, "%020" PRId64 "%s", base, ext);
 }
 
+/* Has mq-delete removed the topic t has open?  (Its directory is gone.) */
+int
+topic_deleted(const struct mq_topic *t)
+{
+	struct stat sb;
+
+	return fstat(t->fd, &sb) == 0 && sb.st_nlink == 0;
+}
+
 int
 part_open(struct mq_topic *t, int part, int *dirfd)
 {
@@ -44,6 +53,9 @@ part_open(struct mq_topic *t, int part, int *dirfd)
 	if (*dirfd != -1)
 		return 0;
 	rc = errno;
+	if (rc == ENOENT && topic_deleted(t))
+		return log_fail(t->log, MQ_ENOTOPIC, "%s: topic deleted",
+		    t->name);
 	if (rc == ENOENT)
 		return log_fail(t->log, MQ_ECORRUPT, "%s: partition directory "
 		    "%s is missing (topic.yaml says %d partitions)", t->name,
@@ -123,7 +135,8 @@ seg_list(int dirfd, int64_t **bases, size_t *n)
 		v[len++] = base;
 	}
 	closedir(dir);
-	qsort(v, len, sizeof(*v), cmp64);
+	if (len > 1)
+		qsort(v, len, sizeof(*v), cmp64);
 	*bases = v;
 	*n = len;
 	return 0;

@@ -156,6 +156,24 @@ mq_log_path(const struct mq_log *l)
 }
 
 void
+sweep_deleted(int dirfd)
+{
+	struct dirent *d;
+	DIR *dir;
+	int fd;
+
+	if ((fd = dup(dirfd)) == -1 || (dir = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((d = readdir(dir)) != NULL)
+		if (strncmp(d->d_name, "+del.", 5) == 0)
+			rmtree_at(dirfd, d->d_name);
+	closedir(dir);
+}
+
+void
 rmtree_at(int dirfd, const char *name)
 {
 	struct dirent *d;
@@ -214,6 +232,33 @@ make_partition(int topicfd, const char *topic, int part)
 		rc = fsync_dir(fd);
 	close(fd);
 	return rc;
+}
+
+/* Removes every group's state for topic name: a new topic of that name
+ * starts with no commits.  Best effort, like rmtree_at. */
+static void
+forget_groups(struct mq_log *l, const char *name)
+{
+	char **groups;
+	size_t n, i;
+	int gfd, fd;
+
+	if ((gfd = openat(l->dirfd, GROUPS_DIR, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	if ((fd = dup(gfd)) != -1 && dir_names(fd, &groups, &n) == 0) {
+		for (i = 0; i < n; i++) {
+			int g = openat(gfd, groups[i], O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+
+			if (g == -1)
+				continue;
+			rmtree_at(g, name);
+			close(g);
+		}
+		free(groups);
+	}
+	close(gfd);
 }
 
 int
@@ -278,6 +323,11 @@ mq_topic_create(struct mq_log *l, const char *name, int partitions,
 			goto fail;
 	if ((rc = fsync_dir(fd)) != 0)
 		goto fail;
+	/*
+	 * Commits left by a topic of this name, whose delete a crash cut
+	 * short, must not apply to this one.
+	 */
+	forget_groups(l, name);
 	if (renameat2(l->topicsfd, tmp, l->topicsfd, name,
 	    RENAME_NOREPLACE) == -1) {
 		rc = errno;
@@ -438,33 +488,6 @@ mq_topic_list(struct mq_log *l, char ***names, size_t *n)
 	return 0;
 }
 
-/* Removes every group's state for topic name: a new topic of that name
- * starts with no commits.  Best effort, like rmtree_at. */
-static void
-forget_groups(struct mq_log *l, const char *name)
-{
-	char **groups;
-	size_t n, i;
-	int gfd, fd;
-
-	if ((gfd = openat(l->dirfd, GROUPS_DIR, O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return;
-	if ((fd = dup(gfd)) != -1 && dir_names(fd, &groups, &n) == 0) {
-		for (i = 0; i < n; i++) {
-			int g = openat(gfd, groups[i], O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
-
-			if (g == -1)
-				continue;
-			rmtree_at(g, name);
-			close(g);
-		}
-		free(groups);
-	}
-	close(gfd);
-}
-
 int
 mq_topic_delete(struct mq_log *l, const char *name)
 {
@@ -501,29 +524,40 @@ mq_topic_delete(struct mq_log *l, const char *name)
 	if ((rc = fsync_dir(l->topicsfd)) != 0)
 		return log_fail(l, rc, "%s/%s: %s", l->path, TOPICS_DIR,
 		    strerror(rc));
-	rmtree_at(l->topicsfd, tmp);
 	forget_groups(l, name);
+	/* This delete's directory, and any a crash left before. */
+	sweep_deleted(l->topicsfd);
 	return 0;
 }
 
 /* Under the alter lock: new partitions, then the new topic.yaml. */
 static int
-alter(struct mq_topic *t, int partitions, const struct mq_config *c)
+alter(struct mq_topic *t, int partitions,
+    const struct mq_config_change *v, size_t nv)
 {
 	struct mq_log *l = t->log;
+	struct mq_config conf;
+	const struct mq_config_change *c = v;
 	char name[MQ_TOPIC_MAX + 16];
+	const char *why = NULL;
 	int fd, rc, p;
 
-	/* The file as it is now, not as the caller read it. */
+	/* The changes go on the file as it is now, not as the caller read
+	 * it, so that two alters at once both land. */
 	if ((rc = read_conf(t)) != 0)
 		return rc;
+	conf = t->config;
+	for (c = v; c < v + nv; c++)
+		if ((c->value != NULL ? mq_config_set(&conf, c->key, c->value,
+		    &why) : mq_config_unset(&conf, c->key, &why)) != 0)
+			return log_fail(l, MQ_EBADCONF, "%s: %s: %s", t->name,
+			    c->key, why);
 	if (partitions == 0)
 		partitions = t->partitions;
 	if (partitions < t->partitions || partitions > MQ_PARTITIONS_MAX)
-		return log_fail(l, MQ_EBADCONF, "%s: partitions: %d: %s",
-		    t->name, partitions, partitions < t->partitions ?
-		    "partitions can only be added (the topic has more)" :
-		    "too many partitions");
+		return log_fail(l, MQ_EBADPART, "%s: has %d partitions: %s",
+		    t->name, t->partitions, partitions < t->partitions ?
+		    "partitions can only be added" : "too many partitions");
 	/*
 	 * New partitions first, then the file that makes them part of the
 	 * topic.  A crash between leaves directories no one reads, and the
@@ -543,7 +577,7 @@ alter(struct mq_topic *t, int partitions, const struct mq_config *c)
 	if (fd == -1)
 		return log_fail(l, errno, "%s/%s/%s/%s.new: %s", l->path,
 		    TOPICS_DIR, t->name, TOPIC_CONF, strerror(errno));
-	rc = mq_config_write(fd, c, partitions);
+	rc = mq_config_write(fd, &conf, partitions);
 	if (rc == 0 && fsync(fd) == -1)
 		rc = errno;
 	close(fd);
@@ -558,12 +592,13 @@ alter(struct mq_topic *t, int partitions, const struct mq_config *c)
 		    t->name, TOPIC_CONF, strerror(rc));
 	}
 	t->partitions = partitions;
-	t->config = *c;
+	t->config = conf;
 	return 0;
 }
 
 int
-mq_topic_alter(struct mq_topic *t, int partitions, const struct mq_config *c)
+mq_topic_alter(struct mq_topic *t, int partitions,
+    const struct mq_config_change *v, size_t n)
 {
 	int rc;
 
@@ -577,7 +612,7 @@ mq_topic_alter(struct mq_topic *t, int partitions, const struct mq_config *c)
 		if (errno != EINTR)
 			return log_fail(t->log, errno, "%s: lock: %s", t->name,
 			    strerror(errno));
-	rc = alter(t, partitions, c);
+	rc = alter(t, partitions, v, n);
 	flock(t->fd, LOCK_UN);
 	return rc;
 }
