@@ -49,11 +49,14 @@ apply(struct mq_config *c, const struct mq_config_change *v, int n,
 	return 0;
 }
 
+/* The -c and -u given; static, so it is reachable when a usage error
+ * exits. */
+static struct mq_config_change *ch;
+
 int
 main(int argc, char *argv[])
 {
 	struct mq_config conf;
-	struct mq_config_change *ch = NULL;
 	const struct mq_config_change *bad;
 	struct mq_topic *t;
 	struct mq_log *l;

@@ -602,8 +602,9 @@ static struct source *
 open_sources(struct mq_log *l, struct mq_group **gp, char **topics,
     int ntopics, size_t *np)
 {
-	struct mq_topic **tv;
-	struct source *src = NULL;
+	/* Static: still reachable when an error below exits. */
+	static struct mq_topic **tv;
+	static struct source *src;
 	size_t nsrc = 0;
 	int k, j, nt, p, rc;
 
@@ -664,6 +665,7 @@ open_sources(struct mq_log *l, struct mq_group **gp, char **topics,
 		}
 	}
 	free(tv);
+	tv = NULL;
 	*np = nsrc;
 	return src;
 }
