@@ -63,7 +63,7 @@ main(int argc, char *argv[])
 	const char *dir = NULL, *why;
 	char *eq;
 	int64_t parts = 0;
-	int c, rc, n = 0, status = EXIT_OK, verbose = 0, i, was;
+	int c, rc, n = 0, status = EXIT_OK, verbose = 0, i;
 
 	prog = "mq-alter";
 	argv[0] = (char *)prog;		/* for getopt's messages */
@@ -121,20 +121,10 @@ main(int argc, char *argv[])
 	verbose |= isatty(STDERR_FILENO);
 	l = open_log(dir, 0);
 	for (i = 0; i < argc; i++) {
-		if ((rc = mq_topic_open(l, argv[i], &t)) == 0 && parts > 0 &&
-		    parts < (was = mq_topic_partitions(t))) {
-			/* Kafka cannot remove partitions either. */
-			warnmsg("%s: has %d partitions: partitions can only be "
-			    "added", argv[i], was);
-			if (status < EXIT_USAGE)
-				status = EXIT_USAGE;
-			mq_topic_close(t);
-			continue;
-		}
-		if (rc == 0)
+		if ((rc = mq_topic_open(l, argv[i], &t)) == 0)
 			rc = mq_topic_alter(t, (int)parts, ch, (size_t)n);
 		if (rc == MQ_EBADPART) {
-			/* Another alter grew it meanwhile. */
+			/* Fewer partitions: Kafka cannot remove them either. */
 			warnmsg("%s", mq_log_errdetail(l));
 			if (status < EXIT_USAGE)
 				status = EXIT_USAGE;
