@@ -302,6 +302,13 @@ open_log(const char *dir, int flags)
 	return l;
 }
 
+int
+carry_on(struct mq_log *l, int code, int status)
+{
+	warnmsg("%s", mq_log_errdetail(l));
+	return code > status ? code : status;
+}
+
 void
 fail_on(struct mq_log *l, int rc)
 {

@@ -78,6 +78,13 @@ void json_str(const char *s);
 void json_sep(size_t i);
 void json_end(size_t n);
 
+/*
+ * For commands that go on to their next operand after a failure: prints
+ * the log's one-line detail and returns the worse of status and code,
+ * the exit status for this failure.
+ */
+int carry_on(struct mq_log *l, int code, int status);
+
 /* Dies with the log's one-line detail of the last error, if rc is one. */
 void fail_on(struct mq_log *l, int rc);
 

@@ -123,16 +123,11 @@ main(int argc, char *argv[])
 	for (i = 0; i < argc; i++) {
 		if ((rc = mq_topic_open(l, argv[i], &t)) == 0)
 			rc = mq_topic_alter(t, (int)parts, ch, (size_t)n);
-		if (rc == MQ_EBADPART) {
-			/* Fewer partitions: Kafka cannot remove them either. */
-			warnmsg("%s", mq_log_errdetail(l));
-			if (status < EXIT_USAGE)
-				status = EXIT_USAGE;
-		} else if (rc != 0) {
-			warnmsg("%s", mq_log_errdetail(l));
-			if (exit_for(rc) > status)
-				status = exit_for(rc);
-		} else if (verbose)
+		/* Fewer partitions is a bad request, as in Kafka. */
+		if (rc != 0)
+			status = carry_on(l, rc == MQ_EBADPART ? EXIT_USAGE :
+			    exit_for(rc), status);
+		else if (verbose)
 			warnmsg("altered topic %s: %d partition%s", argv[i],
 			    mq_topic_partitions(t), mq_topic_partitions(t) ==
 			    1 ? "" : "s");

@@ -67,9 +67,7 @@ main(int argc, char *argv[])
 		if (rc == MQ_ENOTOPIC && if_exists)
 			continue;
 		if (rc != 0) {
-			warnmsg("%s", mq_log_errdetail(l));
-			if (exit_for(rc) > status)
-				status = exit_for(rc);
+			status = carry_on(l, exit_for(rc), status);
 			continue;
 		}
 		if (verbose)
