@@ -22,9 +22,6 @@
 
 #include "internal.h"
 
-#define INDEX_ENTRY	8
-#define TINDEX_ENTRY	12
-#define SCAN_CHUNK	(1 << 20)
 
 struct mq_appender {
 	struct mq_topic *t;
@@ -119,52 +116,14 @@ fail(struct mq_appender *a, int rc, const char *what)
 	    mq_strerror(rc));
 }
 
-/* Queues a time index entry if the segment's largest time grew. */
-static int
-queue_tindex(struct mq_appender *a)
-{
-	unsigned char e[TINDEX_ENTRY];
-	int rc;
-
-	if (a->st.seg_max_ts <= a->st.last_tindex_ts)
-		return 0;
-	put_be64(e, (uint64_t)a->st.seg_max_ts);
-	put_be32(e + 8, (uint32_t)(a->st.seg_max_ts_offset - a->segbase));
-	if ((rc = mq_buf_add(&a->tidx, e, TINDEX_ENTRY)) != 0)
-		return rc;
-	a->st.tindex_entries++;
-	a->st.last_tindex_ts = a->st.seg_max_ts;
-	return 0;
-}
-
-/*
- * Kafka's LogSegment.append bookkeeping for a batch placed at pos: track
- * the largest timestamp, and once more than index.interval.bytes were
- * appended since the last entry, add an offset entry (the batch's last
- * offset, its position) and a time entry if the largest time grew.
- */
+/* Kafka's index bookkeeping for a batch placed at pos (index.c). */
 static int
 note_batch(struct mq_appender *a, int64_t pos, int64_t last_offset,
     int64_t max_ts)
 {
-	unsigned char e[TINDEX_ENTRY];
-	int rc;
-
-	if (a->st.seg_first_ts < 0)
-		a->st.seg_first_ts = max_ts;
-	if (max_ts > a->st.seg_max_ts) {
-		a->st.seg_max_ts = max_ts;
-		a->st.seg_max_ts_offset = last_offset;
-	}
-	if (pos - a->st.last_index_pos <= a->t->config.index_interval_bytes)
-		return 0;
-	put_be32(e, (uint32_t)(last_offset - a->segbase));
-	put_be32(e + 4, (uint32_t)pos);
-	if ((rc = mq_buf_add(&a->idx, e, INDEX_ENTRY)) != 0)
-		return rc;
-	a->st.index_entries++;
-	a->st.last_index_pos = pos;
-	return queue_tindex(a);
+	return index_note(&a->st, a->segbase,
+	    a->t->config.index_interval_bytes, &a->idx, &a->tidx, pos,
+	    last_offset, max_ts);
 }
 
 /* Writes the queued entries, the last of count entries of size bytes. */
@@ -245,15 +204,6 @@ publish(struct mq_appender *a)
 	return 0;
 }
 
-static void
-reset_segment_state(struct pstate *s)
-{
-	s->hw_pos = s->last_index_pos = 0;
-	s->index_entries = s->tindex_entries = 0;
-	s->seg_first_ts = s->seg_max_ts = s->last_tindex_ts = -1;
-	s->seg_max_ts_offset = -1;
-}
-
 /*
  * Seals the active segment (with a last time index entry, as Kafka does,
  * so the segment's largest timestamp can be read from its index) and
@@ -267,7 +217,8 @@ roll(struct mq_appender *a)
 	const struct mq_config *c = &a->t->config;
 	int fds[3], rc, i;
 
-	if ((rc = queue_tindex(a)) != 0 || (rc = write_run(a)) != 0)
+	if ((rc = index_seal(&a->st, a->segbase, &a->tidx)) != 0 ||
+	    (rc = write_run(a)) != 0)
 		return rc;
 	/* A sealed segment is never written again: with flush.* set,
 	 * --sync=none syncs it now or never. */
@@ -288,7 +239,7 @@ roll(struct mq_appender *a)
 	close_segment(a);
 	memcpy(a->fds, fds, sizeof(fds));
 	a->segbase = a->leo;
-	reset_segment_state(&a->st);
+	index_reset(&a->st);
 	a->st.hw_segment = a->leo;
 	a->pos = a->run_pos = 0;
 	if ((rc = publish(a)) != 0)
@@ -359,11 +310,10 @@ recover(struct mq_appender *a, int64_t size)
 {
 	struct mq_batch_info info;
 	const char *why = "torn batch";
-	unsigned char *buf, *nb;
-	size_t have = 0, off = 0, cap = SCAN_CHUNK, need;
+	const unsigned char *b;
 	int64_t at, synced = a->st.sync_offset;
+	struct segscan sc;
 	char seg[32];
-	ssize_t n;
 	int rc, err = 0;
 
 	seg_name(seg, a->segbase, ".log");
@@ -371,7 +321,7 @@ recover(struct mq_appender *a, int64_t size)
 		log_notify(a->l, "%s: %s is shorter than its committed size "
 		    "(%lld < %lld bytes): rescanning it", a->name, seg,
 		    (long long)size, (long long)a->st.hw_pos);
-		reset_segment_state(&a->st);
+		index_reset(&a->st);
 		a->st.hw_offset = a->segbase;
 	} else
 		synced = a->st.hw_offset;	/* all past it is unpublished */
@@ -380,54 +330,22 @@ recover(struct mq_appender *a, int64_t size)
 	    -1 || ftruncate(a->fds[2], (off_t)a->st.tindex_entries *
 	    TINDEX_ENTRY) == -1)
 		return fail(a, errno, "truncate index");
-	if ((buf = malloc(cap)) == NULL)
-		return fail(a, ENOMEM, "recovery");
-	/* at: file position of buf + off. */
-	at = a->st.hw_pos;
-	for (;;) {
-		rc = mq_batch_check(buf + off, have - off, &info, &why);
-		if (rc == 0) {
-			if (info.base_offset < a->leo) {
-				why = "offsets go backwards";
-				break;
-			}
-			if ((err = note_batch(a, at, info.last_offset,
-			    info.max_timestamp)) != 0)
-				break;
-			at += info.length;
-			off += (size_t)info.length;
-			a->leo = info.last_offset + 1;
-			continue;
-		}
-		if (rc != EAGAIN)
-			break;
-		need = info.length > 0 ? (size_t)info.length : MQ_BATCH_HEADER;
-		if (at + (int64_t)need > size) {
-			why = "torn batch";
+	if ((rc = segscan_init(&sc, a->fds[0], a->st.hw_pos, size)) != 0)
+		return fail(a, rc, "recovery");
+	while ((rc = segscan_next(&sc, &b, &info, &why)) == 1) {
+		if (info.base_offset < a->leo) {
+			why = "offsets go backwards";
 			break;
 		}
-		memmove(buf, buf + off, have - off);
-		have -= off;
-		off = 0;
-		if (need > cap) {
-			if ((nb = realloc(buf, need)) == NULL) {
-				err = ENOMEM;
-				break;
-			}
-			buf = nb;
-			cap = need;
-		}
-		n = pread(a->fds[0], buf + have, cap - have,
-		    (off_t)(at + (int64_t)have));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n == 0 ? 0 : errno;
+		if ((err = note_batch(a, sc.at, info.last_offset,
+		    info.max_timestamp)) != 0)
 			break;
-		}
-		have += (size_t)n;
+		a->leo = info.last_offset + 1;
 	}
-	free(buf);
+	at = sc.at;			/* where the kept batches end */
+	if (rc != 1 && rc != 0 && rc != MQ_ECORRUPT)
+		err = rc;
+	segscan_free(&sc);
 	if (err != 0)
 		return fail(a, err, "recovery");
 	if (a->leo < synced)
@@ -633,6 +551,15 @@ out:
 	if (rc != 0)
 		undo(a);
 unlock:
+	lock_release(a->statefd);
+	return rc;
+}
+
+int
+mq_appender_recover(struct mq_appender *a)
+{
+	int rc = begin(a);
+
 	lock_release(a->statefd);
 	return rc;
 }

@@ -265,6 +265,55 @@ void pstate_init(struct pstate *s, int64_t base);
 int pstate_read(int fd, struct pstate *s);	/* 0, errno, MQ_ESTATE */
 int pstate_write(int fd, const struct pstate *s);
 
+/* ------------------------- Segment scans and indexes --------------- */
+
+#define INDEX_ENTRY	8		/* .index: relative offset, position */
+#define TINDEX_ENTRY	12		/* .timeindex: timestamp, rel. offset */
+
+/*
+ * Walks the batches of the segment open as fd from pos up to end.
+ * segscan_next returns 1 with a whole valid batch (at position s->at;
+ * *batch lasts until the next call), 0 at end, MQ_ECORRUPT at bytes that
+ * are no valid batch (s->at is their position, *why says why, "torn
+ * batch" when one runs past end), or errno.
+ */
+struct segscan {
+	int	fd;
+	int64_t	end;
+	int64_t	pos;			/* file position of buf[off] */
+	int64_t	at;			/* position of the last batch or damage */
+	unsigned char *buf;
+	size_t	cap, have, off;
+};
+
+int segscan_init(struct segscan *s, int fd, int64_t pos, int64_t end);
+int segscan_next(struct segscan *s, const unsigned char **batch,
+    struct mq_batch_info *info, const char **why);
+void segscan_free(struct segscan *s);
+
+/*
+ * Kafka's index bookkeeping (index.c), kept in the segment fields of a
+ * struct pstate.  index_note accounts for a batch written at pos and
+ * queues the entries it earns in idx and tidx; index_seal queues the
+ * last time entry a sealed segment gets; index_reset starts a segment.
+ */
+void index_reset(struct pstate *s);
+int index_note(struct pstate *s, int64_t base, int64_t interval,
+    struct mq_buf *idx, struct mq_buf *tidx, int64_t pos,
+    int64_t last_offset, int64_t max_ts);
+int index_seal(struct pstate *s, int64_t base, struct mq_buf *tidx);
+
+/*
+ * Rewrites the indexes ifd and tfd of the segment whose .log is logfd,
+ * from its first size bytes, sealed (a last time entry) when seal is
+ * set; st gets the bookkeeping.  *valid gets the position where valid
+ * batches end.  Returns 0, MQ_ECORRUPT with *why when damage stopped the
+ * scan (the indexes then cover what comes before it), or errno.
+ */
+int index_rebuild(int logfd, int64_t base, int64_t size, int64_t interval,
+    int seal, int ifd, int tfd, struct pstate *st, int64_t *valid,
+    const char **why);
+
 /* ------------------------- Partitions and segments ------------------ */
 
 /* "NNNN...NNNN.ext" for base offset base; buf holds 32 bytes. */

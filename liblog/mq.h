@@ -401,6 +401,14 @@ int mq_appender_open(struct mq_topic *t, int part, int sync,
 int mq_append(struct mq_appender *a, struct mq_batch *const *batches,
     size_t n, int64_t *first);
 
+/*
+ * Does now what the next append would do first: takes the lock, brings
+ * the partition to a clean committed end (cutting a torn tail, rebuilding
+ * a lost partition.state, as docs/recovery.md says; what it cut goes to
+ * the notify callback) and drops the lock.  Returns as mq_append.
+ */
+int mq_appender_recover(struct mq_appender *a);
+
 /* fsyncs what this appender wrote and not yet synced (flush.ms, exit). */
 int mq_appender_sync(struct mq_appender *a);
 int mq_appender_close(struct mq_appender *a);
