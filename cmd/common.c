@@ -316,6 +316,25 @@ fail_on(struct mq_log *l, int rc)
 		die(exit_for(rc), "%s", mq_log_errdetail(l));
 }
 
+void
+topic_part(const char *usage, char *arg, int *part)
+{
+	char *colon;
+	const char *why;
+	int64_t v;
+
+	*part = -1;
+	if ((colon = strchr(arg, ':')) != NULL) {
+		if (parse_int64(colon + 1, 0, MQ_PARTITIONS_MAX - 1, &v,
+		    &why) != 0)
+			usage_error(usage, "%s: bad partition '%s': %s "
+			    "(expected topic:N)", arg, colon + 1, why);
+		*colon = '\0';
+		*part = (int)v;
+	}
+	check_name(arg);
+}
+
 struct mq_topic *
 open_topic(struct mq_log *l, const char *name)
 {

@@ -88,6 +88,13 @@ int carry_on(struct mq_log *l, int code, int status);
 /* Dies with the log's one-line detail of the last error, if rc is one. */
 void fail_on(struct mq_log *l, int rc);
 
+/*
+ * Splits a TOPIC[:PART] operand in place: arg keeps the topic name, which
+ * is checked, and *part gets PART, or -1 without one.  A bad operand is
+ * a usage error.
+ */
+void topic_part(const char *usage, char *arg, int *part);
+
 /* Opens a topic; dies (with the library's one-line message) on failure. */
 struct mq_topic *open_topic(struct mq_log *l, const char *name);
 

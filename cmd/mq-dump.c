@@ -669,10 +669,8 @@ static void
 parse_operand(struct operand *o, const char *arg, struct mq_log **l,
     const char *dir)
 {
-	char *name, *colon;
-	const char *why;
-	int64_t part = -1;
-	int rc;
+	char *name;
+	int rc, part;
 
 	o->arg = arg;
 	o->part = -1;
@@ -685,14 +683,7 @@ parse_operand(struct operand *o, const char *arg, struct mq_log **l,
 	}
 	if ((name = strdup(arg)) == NULL)
 		die(EXIT_FAIL, "%s", strerror(ENOMEM));
-	if ((colon = strchr(name, ':')) != NULL) {
-		*colon = '\0';
-		if (parse_int64(colon + 1, 0, MQ_PARTITIONS_MAX - 1, &part,
-		    &why) != 0)
-			usage_error(usage_str, "%s: bad partition '%s': %s "
-			    "(expected topic:N)", arg, colon + 1, why);
-	}
-	check_name(name);
+	topic_part(usage_str, name, &part);
 	if (*l == NULL)
 		*l = open_log(dir, 0);
 	/* A topic that cannot be opened is a runtime error, like a
@@ -708,10 +699,10 @@ parse_operand(struct operand *o, const char *arg, struct mq_log **l,
 		return;
 	}
 	if (part >= mq_topic_partitions(o->t))
-		die(EXIT_USAGE, "%s: partition %" PRId64 ": no such partition "
+		die(EXIT_USAGE, "%s: partition %d: no such partition "
 		    "(the topic has %d)", name, part,
 		    mq_topic_partitions(o->t));
-	o->part = (int)part;
+	o->part = part;
 	free(name);
 }
 
