@@ -265,7 +265,7 @@ check_newer(struct mq_appender *a, int full, int *rebuilt)
 {
 	int64_t *bases = NULL, one = a->st.hw_offset, newest = -1, start;
 	struct stat sb;
-	char name[32];
+	char name[SEGNAME_SIZE];
 	size_t n = 1, i;
 	int rc;
 
@@ -313,7 +313,7 @@ recover(struct mq_appender *a, int64_t size)
 	const unsigned char *b;
 	int64_t at, synced = a->st.sync_offset;
 	struct segscan sc;
-	char seg[32];
+	char seg[SEGNAME_SIZE];
 	int rc, err = 0;
 
 	seg_name(seg, a->segbase, ".log");
@@ -398,7 +398,7 @@ static int
 begin(struct mq_appender *a)
 {
 	struct stat sb;
-	char seg[32];
+	char seg[SEGNAME_SIZE];
 	int rc, rebuilt;
 
 	if ((rc = lock_exclusive(a->statefd)) != 0)

@@ -316,8 +316,22 @@ int index_rebuild(int logfd, int64_t base, int64_t size, int64_t interval,
 
 /* ------------------------- Partitions and segments ------------------ */
 
-/* "NNNN...NNNN.ext" for base offset base; buf holds 32 bytes. */
+/*
+ * "NNNN...NNNN.ext" for base offset base, in a buffer of SEGNAME_SIZE
+ * bytes: room for the longest, a compaction's ".timeindex.cleaned".
+ */
+#define SEGNAME_SIZE	40
 void seg_name(char *buf, int64_t base, const char *ext);
+
+/* The base offset of a file named "NNNN...NNNN" + ext; -1 for others. */
+int64_t seg_parse(const char *name, const char *ext);
+
+/*
+ * Opens a segment's .log for reading as readers see it: a compaction's
+ * committed .log.swap before the .log it replaces (seg_list).
+ * Returns the fd, or -1 with errno set.
+ */
+int seg_open_log(int dirfd, int64_t base);
 
 /* Has mq-delete removed the topic t has open? */
 int topic_deleted(const struct mq_topic *t);
@@ -329,7 +343,8 @@ int topic_deleted(const struct mq_topic *t);
 int part_open(struct mq_topic *t, int part, int *dirfd);
 
 /*
- * Sorted base offsets of the partition's .log files; *bases is malloc'd.
+ * Sorted base offsets of the partition's segments, as readers see them
+ * (see segment.c for a compaction's swap files); *bases is malloc'd.
  * Returns 0 or errno.
  */
 int seg_list(int dirfd, int64_t **bases, size_t *n);
@@ -383,6 +398,30 @@ int lock_release(int fd);
 /* write(2) all of buf at pos, retrying short writes and EINTR. */
 int pwrite_all(int fd, const void *buf, size_t len, off_t pos);
 int fsync_dir(int dirfd);
+
+/* ------------------------- Cleaning --------------------------------- */
+
+/*
+ * A partition directory's flock(2): exclusive for mq-clean and for
+ * mq-check --repair, shared for a read-only mq-check, so a check never
+ * takes a live cleaner's half-done compaction for damage.  Appenders do
+ * not take it: cleaning never touches the active segment, and retention
+ * takes the append lock for the moment it moves the log start offset.
+ * Waits.  Returns 0 or errno.
+ */
+int part_lock(int dirfd, int exclusive);
+void part_unlock(int dirfd);
+
+/*
+ * Looks in partition directory dirfd for a compaction cut short (files
+ * named *.cleaned, *.swap or *.log.deleted; docs/format.md) and, with
+ * repair, finishes it when it had reached its commit point (a .log.swap)
+ * or undoes it when not.  *what gets NULL when there is none, else what
+ * was done: "finished", "undone", or without repair "would finish",
+ * "would undo".  Returns 0 or errno.  The caller holds part_lock
+ * exclusively, or shared without repair.
+ */
+int compact_recover(int dirfd, int repair, const char **what);
 
 /* ------------------------- Shared internals ------------------------- */
 

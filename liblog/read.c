@@ -28,6 +28,8 @@ struct mq_reader {
 	int64_t	limit;
 	int	segfd;
 	int64_t	segbase;
+	dev_t	segdev;			/* the open segment's file, to tell */
+	ino_t	segino;			/* it from a compaction's copy */
 	int64_t	seg_end;		/* readable bytes of this segment */
 	int	sealed;			/* an older segment: read to its end */
 	int64_t	filepos;		/* file position of buf[len] */
@@ -72,26 +74,26 @@ static int
 open_segment(struct mq_reader *r, int64_t base, int64_t pos)
 {
 	struct stat sb;
-	char name[32];
+	char name[SEGNAME_SIZE];
 
 	if (r->segfd != -1)
 		close(r->segfd);
 	seg_name(name, base, ".log");
-	r->segfd = openat(r->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	r->segfd = seg_open_log(r->dirfd, base);
 	if (r->segfd == -1 && errno == ENOENT && deleted(r))
 		return log_fail(r->l, MQ_ENOTOPIC, "%s: topic deleted",
 		    r->name);
+	/* ENOENT as it is: a seek retries when cleaning removed it. */
 	if (r->segfd == -1)
-		return log_fail(r->l, errno == ENOENT ? MQ_ECORRUPT : errno,
-		    "%s: %s: %s", r->name, name, strerror(errno));
+		return log_fail(r->l, errno, "%s: %s: %s", r->name, name,
+		    strerror(errno));
+	if (fstat(r->segfd, &sb) == -1)
+		return fail(r, errno, name);
 	r->segbase = base;
+	r->segdev = sb.st_dev;
+	r->segino = sb.st_ino;
 	r->sealed = base < r->st.hw_segment;
-	if (r->sealed) {
-		if (fstat(r->segfd, &sb) == -1)
-			return fail(r, errno, name);
-		r->seg_end = sb.st_size;
-	} else
-		r->seg_end = r->st.hw_pos;
+	r->seg_end = r->sealed ? sb.st_size : r->st.hw_pos;
 	r->filepos = pos > r->seg_end ? r->seg_end : pos;
 	r->len = r->off = 0;
 	return 0;
@@ -191,62 +193,123 @@ mq_reader_watch_path(const struct mq_reader *r)
 	return r->watch;
 }
 
-int
-mq_reader_seek(struct mq_reader *r, int64_t offset)
+/* The largest segment base <= offset (the first when none is). */
+static int64_t
+floor_base(const int64_t *bases, size_t n, int64_t offset)
 {
-	int64_t *bases, base, pos;
-	size_t n, i;
-	int rc;
+	int64_t base = n > 0 ? bases[0] : -1;
+	size_t i;
 
-	if ((rc = refresh(r)) != 0)
-		return rc;
-	if (offset < r->st.start_offset)
-		offset = r->st.start_offset;
-	if (offset > r->st.hw_offset)
-		offset = r->st.hw_offset;
-	if ((rc = seg_list(r->dirfd, &bases, &n)) != 0)
-		return fail(r, rc, "list segments");
-	base = n > 0 ? bases[0] : r->st.hw_segment;
-	for (i = 0; i < n && bases[i] <= r->st.hw_segment; i++)
-		if (bases[i] <= offset)
-			base = bases[i];
-	free(bases);
+	for (i = 0; i < n && bases[i] <= offset; i++)
+		base = bases[i];
+	return base;
+}
+
+/* Opens segment base at the position its index gives for offset. */
+static int
+open_at(struct mq_reader *r, int64_t base, int64_t offset)
+{
+	int64_t pos;
+
 	if (index_lookup(r->dirfd, base, offset, &pos) != 0)
 		pos = 0;
-	r->next = offset;
-	r->in_batch = 0;
 	r->seek_target = pos > 0 ? offset : -1;
 	return open_segment(r, base, pos);
 }
 
-/* The segment after this one: named by the next offset, else listed. */
-static int
-next_segment(struct mq_reader *r, int64_t expect)
+int
+mq_reader_seek(struct mq_reader *r, int64_t offset)
 {
-	int64_t *bases, base = -1;
-	char name[32];
-	size_t n, i;
-	int rc;
+	int64_t *bases, base;
+	size_t n;
+	int rc, tries;
 
-	seg_name(name, expect, ".log");
-	if (expect > r->segbase && faccessat(r->dirfd, name, F_OK,
-	    AT_SYMLINK_NOFOLLOW) == 0)
-		return open_segment(r, expect, 0);
-	if ((rc = seg_list(r->dirfd, &bases, &n)) != 0)
-		return fail(r, rc, "list segments");
-	for (i = 0; i < n; i++)
-		if (bases[i] > r->segbase) {
-			base = bases[i];
+	/* mq-clean may remove the segment between the listing and the
+	 * open; the next listing no longer names it. */
+	for (tries = 0; tries < 100; tries++) {
+		if ((rc = refresh(r)) != 0)
+			return rc;
+		if (offset < r->st.start_offset)
+			offset = r->st.start_offset;
+		if (offset > r->st.hw_offset)
+			offset = r->st.hw_offset;
+		if ((rc = seg_list(r->dirfd, &bases, &n)) != 0)
+			return fail(r, rc, "list segments");
+		base = floor_base(bases, n, offset);
+		free(bases);
+		if (base < 0 || base > r->st.hw_segment)
+			base = r->st.hw_segment;
+		r->next = offset;
+		r->in_batch = 0;
+		if ((rc = open_at(r, base, offset)) != ENOENT)
 			break;
+	}
+	return rc == ENOENT ? log_fail(r->l, MQ_ECORRUPT, "%s: segment "
+	    "%020lld.log is missing", r->name, (long long)base) : rc;
+}
+
+/*
+ * The segment after this one, holding offsets from r->next on.  Usually
+ * the one named by that offset; after cleaning, the one whose range holds
+ * it (a compaction's copy of this very segment is read again from its
+ * start, skipping what was read), else the next one up.  A reader behind
+ * a log start offset that retention moved jumps to it.
+ */
+static int
+next_segment(struct mq_reader *r)
+{
+	int64_t *bases, base = -1, expect;
+	char name[SEGNAME_SIZE];
+	struct stat sb;
+	size_t n, i;
+	int rc, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		if ((rc = refresh(r)) != 0)
+			return rc;
+		if (r->next < r->st.start_offset)
+			r->next = r->st.start_offset;
+		expect = r->next;
+		/* Named by the offset, unless a compaction is hiding it. */
+		seg_name(name, expect, ".log");
+		if (expect > r->segbase && faccessat(r->dirfd, name, F_OK,
+		    AT_SYMLINK_NOFOLLOW) == 0) {
+			seg_name(name, expect, ".log.deleted");
+			if (faccessat(r->dirfd, name, F_OK,
+			    AT_SYMLINK_NOFOLLOW) == -1)
+				return open_segment(r, expect, 0);
 		}
-	free(bases);
-	if (base == -1 && deleted(r))
-		return log_fail(r->l, MQ_ENOTOPIC, "%s: topic deleted",
-		    r->name);
-	if (base == -1)
-		return log_fail(r->l, MQ_ECORRUPT, "%s: no segment after "
-		    "%020lld.log", r->name, (long long)r->segbase);
-	return open_segment(r, base, 0);
+		if ((rc = seg_list(r->dirfd, &bases, &n)) != 0)
+			return fail(r, rc, "list segments");
+		base = floor_base(bases, n, expect);
+		if (base == r->segbase) {
+			int fd = seg_open_log(r->dirfd, base);
+
+			if (fd != -1 && fstat(fd, &sb) == 0 &&
+			    (sb.st_dev != r->segdev || sb.st_ino != r->segino))
+				base = r->segbase;	/* replaced: reread */
+			else
+				base = -1;
+			if (fd != -1)
+				close(fd);
+		} else if (base < r->segbase)
+			base = -1;
+		for (i = 0; base == -1 && i < n; i++)
+			if (bases[i] > r->segbase)
+				base = bases[i];
+		free(bases);
+		if (base == -1 && deleted(r))
+			return log_fail(r->l, MQ_ENOTOPIC, "%s: topic deleted",
+			    r->name);
+		if (base == -1)
+			return log_fail(r->l, MQ_ECORRUPT, "%s: no segment "
+			    "after %020lld.log", r->name,
+			    (long long)r->segbase);
+		if ((rc = open_at(r, base, expect)) != ENOENT)
+			return rc;
+	}
+	return log_fail(r->l, MQ_ECORRUPT, "%s: segment %020lld.log is "
+	    "missing", r->name, (long long)base);
 }
 
 /* Fills the buffer with at least need bytes; 0, 1 at the end, or error. */
@@ -340,6 +403,14 @@ fetch(struct mq_reader *r, const unsigned char **batch,
 			r->off += (size_t)info->length;
 			return 1;
 		}
+		if (rc != EAGAIN && r->seek_target >= 0) {
+			/* An index that leads into the middle of a batch
+			 * is stale (cleaning rewrote the segment). */
+			r->seek_target = -1;
+			if ((rc = open_segment(r, r->segbase, 0)) != 0)
+				return rc;
+			continue;
+		}
 		if (rc != EAGAIN)
 			return log_fail(r->l, rc, "%s: %020lld.log at position "
 			    "%lld: %s", r->name, (long long)r->segbase,
@@ -352,6 +423,13 @@ fetch(struct mq_reader *r, const unsigned char **batch,
 		if (rc == 0)
 			continue;
 		/* Nothing more in this segment. */
+		if (r->seek_target >= 0) {
+			/* The index led past the end: stale. */
+			r->seek_target = -1;
+			if ((rc = open_segment(r, r->segbase, 0)) != 0)
+				return rc;
+			continue;
+		}
 		if (r->len > r->off)
 			return log_fail(r->l, MQ_ECORRUPT, "%s: %020lld.log at "
 			    "position %lld: batch cut short", r->name,
@@ -360,7 +438,7 @@ fetch(struct mq_reader *r, const unsigned char **batch,
 		if (r->next >= r->limit)
 			return 0;
 		if (r->sealed) {
-			if ((rc = next_segment(r, r->next)) != 0)
+			if ((rc = next_segment(r)) != 0)
 				return rc;
 			continue;
 		}

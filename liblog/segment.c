@@ -25,7 +25,7 @@
 void
 seg_name(char *buf, int64_t base, const char *ext)
 {
-	snprintf(buf, 32, "%020" PRId64 "%s", base, ext);
+	snprintf(buf, SEGNAME_SIZE, "%020" PRId64 "%s", base, ext);
 }
 
 /* Has mq-delete removed the topic t has open?  (Its directory is gone.) */
@@ -84,16 +84,18 @@ mq_segment_parse(const char *name, int64_t *base, const char **ext)
 	return -1;
 }
 
-/* The base offset of a "NNNNNNNNNNNNNNNNNNNN.log"; -1 for other names. */
-static int64_t
-parse_seg(const char *name)
+int64_t
+seg_parse(const char *name, const char *ext)
 {
-	const char *ext;
-	int64_t base;
+	int64_t v = 0;
+	size_t i;
 
-	if (mq_segment_parse(name, &base, &ext) != 0 || strcmp(ext, ".log"))
-		return -1;
-	return base;
+	for (i = 0; i < MQ_SEGNAME_LEN; i++) {
+		if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (name[i] - '0');
+	}
+	return strcmp(name + i, ext) == 0 ? v : -1;
 }
 
 static int
@@ -104,14 +106,53 @@ cmp64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+struct i64v {
+	int64_t	*v;
+	size_t	n, cap;
+};
+
+static int
+i64v_add(struct i64v *a, int64_t x)
+{
+	int64_t *nv;
+
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		if ((nv = realloc(a->v, a->cap * sizeof(*nv))) == NULL)
+			return ENOMEM;
+		a->v = nv;
+	}
+	a->v[a->n++] = x;
+	return 0;
+}
+
+static int
+i64v_has(const struct i64v *a, int64_t x)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		if (a->v[i] == x)
+			return 1;
+	return 0;
+}
+
+/*
+ * The segments as readers must see them.  A compaction that reached its
+ * commit point (a .log.swap exists; see clean.c) replaces its first
+ * segment with the .log.swap and hides the segments it marked
+ * .log.deleted, even before it has renamed and removed them, so a reader
+ * sees the old log or the new one, never a mix.
+ */
 int
 seg_list(int dirfd, int64_t **bases, size_t *n)
 {
+	struct i64v log = { 0 }, swap = { 0 }, del = { 0 };
 	struct dirent *d;
-	int64_t *v = NULL, *nv, base;
-	size_t len = 0, cap = 0;
+	int64_t base;
+	size_t i, j;
 	DIR *dir;
-	int fd;
+	int fd, rc = 0;
 
 	if ((fd = dup(dirfd)) == -1)
 		return errno;
@@ -120,26 +161,49 @@ seg_list(int dirfd, int64_t **bases, size_t *n)
 		return errno;
 	}
 	rewinddir(dir);
-	while ((d = readdir(dir)) != NULL) {
-		if ((base = parse_seg(d->d_name)) < 0)
-			continue;
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
-				free(v);
-				closedir(dir);
-				return ENOMEM;
-			}
-			v = nv;
-		}
-		v[len++] = base;
+	while (rc == 0 && (d = readdir(dir)) != NULL) {
+		if ((base = seg_parse(d->d_name, ".log")) >= 0)
+			rc = i64v_add(&log, base);
+		else if ((base = seg_parse(d->d_name, ".log.swap")) >= 0)
+			rc = i64v_add(&swap, base);
+		else if ((base = seg_parse(d->d_name, ".log.deleted")) >= 0)
+			rc = i64v_add(&del, base);
 	}
 	closedir(dir);
-	if (len > 1)
-		qsort(v, len, sizeof(*v), cmp64);
-	*bases = v;
-	*n = len;
+	for (i = 0; rc == 0 && i < swap.n; i++)
+		if (!i64v_has(&log, swap.v[i]))
+			rc = i64v_add(&log, swap.v[i]);
+	if (rc == 0 && swap.n > 0) {
+		for (i = j = 0; i < log.n; i++)
+			if (!i64v_has(&del, log.v[i]))
+				log.v[j++] = log.v[i];
+		log.n = j;
+	}
+	free(swap.v);
+	free(del.v);
+	if (rc != 0) {
+		free(log.v);
+		return rc;
+	}
+	if (log.n > 1)
+		qsort(log.v, log.n, sizeof(*log.v), cmp64);
+	*bases = log.v;
+	*n = log.n;
 	return 0;
+}
+
+int
+seg_open_log(int dirfd, int64_t base)
+{
+	char name[SEGNAME_SIZE];
+	int fd;
+
+	seg_name(name, base, ".log.swap");
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd != -1 || errno != ENOENT)
+		return fd;
+	seg_name(name, base, ".log");
+	return openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /*
@@ -151,7 +215,7 @@ static const char *const seg_ext[3] = { ".log", ".index", ".timeindex" };
 static int
 seg_files(int dirfd, int64_t base, int fds[3], int flags)
 {
-	char name[32];
+	char name[SEGNAME_SIZE];
 	int i, err;
 
 	for (i = 0; i < 3; i++) {
@@ -194,7 +258,7 @@ seg_create(int dirfd, int64_t base, int fds[3])
 void
 seg_remove(int dirfd, int64_t base)
 {
-	char name[32];
+	char name[SEGNAME_SIZE];
 	int i;
 
 	for (i = 0; i < 3; i++) {
@@ -215,7 +279,7 @@ open_index(int dirfd, int64_t base, const char *ext, size_t entry,
     int *fd, int64_t *n)
 {
 	struct stat sb;
-	char name[32];
+	char name[SEGNAME_SIZE];
 
 	seg_name(name, base, ext);
 	*n = 0;
@@ -319,7 +383,7 @@ int
 mq_segment_path(const struct mq_topic *t, int part, int64_t base,
     const char *ext, char *buf, size_t size)
 {
-	char seg[32];
+	char seg[SEGNAME_SIZE];
 	int n;
 
 	if (ext != NULL)
@@ -336,7 +400,7 @@ mq_partition_info(struct mq_topic *t, int part, struct mq_partition_info *pi)
 	struct pstate st;
 	struct stat sb;
 	int64_t *bases;
-	char name[32];
+	char name[SEGNAME_SIZE];
 	size_t i;
 	int fd, sfd, rc;
 
