@@ -414,6 +414,58 @@ int mq_appender_sync(struct mq_appender *a);
 int mq_appender_close(struct mq_appender *a);
 
 /* ------------------------------------------------------------------ */
+/* Cleaning: retention, delete-records and compaction                  */
+
+#define MQ_CLEAN_END INT64_MAX	/* before: the end offset */
+
+struct mq_clean_opts {
+	int64_t	now;		/* ms since the epoch: retention.ms and
+				   delete.retention.ms count back from it */
+	int64_t	before;		/* -1, or move the log start offset up to
+				   this offset (Kafka's delete-records)
+				   instead of retention and compaction */
+	int	dry_run;	/* say what would be done, do nothing */
+};
+
+/* Why segments were deleted: bits of mq_clean_result.reasons. */
+#define MQ_CLEAN_BY_TIME	0x1	/* retention.ms */
+#define MQ_CLEAN_BY_SIZE	0x2	/* retention.bytes */
+#define MQ_CLEAN_BY_BEFORE	0x4	/* before */
+
+struct mq_clean_result {
+	int64_t	old_start, new_start;	/* log start offset */
+	size_t	deleted;		/* segments deleted */
+	int64_t	deleted_bytes;
+	int	reasons;		/* MQ_CLEAN_BY_* */
+	size_t	compacted;		/* segments compacted */
+	size_t	compacted_into;		/* segments they became */
+	int64_t	records_in, records_out;
+	int64_t	bytes_in, bytes_out;
+	const char *recovered;		/* NULL, or what was done with a
+					   compaction cut short */
+};
+
+/*
+ * Cleans partition part of t as its cleanup.policy says (Kafka's rules;
+ * docs/cleaning.md): with "delete", deletes whole sealed segments, oldest
+ * first, past retention.ms (by their largest timestamp) or beyond
+ * retention.bytes, and moves the log start offset to the first segment
+ * kept; with "compact", keeps only the latest record of each key in the
+ * sealed segments older than min.compaction.lag.ms, tombstones until
+ * delete.retention.ms after their timestamp, offsets unchanged, swapping
+ * the new segments in so a crash at any point leaves the old log or the
+ * new one.  With o->before, only moves the log start offset up to it and
+ * deletes the segments wholly below it.  First finishes or undoes a
+ * compaction a crash cut short.  Safe beside appenders and readers; one
+ * cleaner per partition at a time (others wait).  *r says what was done.
+ * Returns 0, errno, MQ_EBADOFFSET (before past the end offset),
+ * MQ_EBADCONF (before on a compact-only topic), MQ_ECORRUPT (damaged
+ * data: nothing was changed), MQ_ESTATE.
+ */
+int mq_clean_partition(struct mq_topic *t, int part,
+    const struct mq_clean_opts *o, struct mq_clean_result *r);
+
+/* ------------------------------------------------------------------ */
 /* Reading                                                             */
 
 struct mq_reader;
