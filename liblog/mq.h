@@ -447,7 +447,7 @@ struct mq_clean_result {
 
 /*
  * Cleans partition part of t as its cleanup.policy says (Kafka's rules;
- * docs/cleaning.md): with "delete", deletes whole sealed segments, oldest
+ * docs/decisions.md): with "delete", deletes whole sealed segments, oldest
  * first, past retention.ms (by their largest timestamp) or beyond
  * retention.bytes, and moves the log start offset to the first segment
  * kept; with "compact", keeps only the latest record of each key in the
