@@ -603,10 +603,9 @@ clean_batch(struct cleaner *c, void *arg, const unsigned char *b,
 		kept++;
 		if (rec.timestamp > max_ts)
 			max_ts = rec.timestamp;
-		if (u->write) {
+		if (u->write)
 			memcpy(u->scratch + at, start, (size_t)(p - start));
-			at += (size_t)(p - start);
-		}
+		at += (size_t)(p - start);
 	}
 	if (rc < 0)
 		return MQ_ECORRUPT;
@@ -713,34 +712,41 @@ swap_in(struct cleaner *c, struct run *u, size_t first, size_t last)
 	return compact_recover(c->dirfd, 1, &c->r->recovered);
 }
 
+/* What compacting a segment keeps, from the counting pass. */
+struct segcount {
+	int64_t	in, kept;		/* records */
+	int64_t	in_bytes, out_bytes;
+};
+
 /* Compacts bases[first .. last] into one segment. */
 static int
-compact_run(struct cleaner *c, struct keymap *m, size_t first, size_t last)
+compact_run(struct cleaner *c, struct keymap *m, const struct segcount *sc,
+    size_t first, size_t last)
 {
-	struct run u = { .map = m, .base = c->bases[first],
+	struct run u = { .map = m, .base = c->bases[first], .write = 1,
 	    .fds = { -1, -1, -1 } };
-	int64_t in_bytes = 0;
 	const char *saved = c->r->recovered;
+	int64_t in = 0, kept = 0;
 	size_t i;
 	int rc = 0;
 
-	/* Count first: a run with nothing to drop is left alone. */
-	for (i = first; i <= last && rc == 0; i++) {
-		in_bytes += seg_size(c, c->bases[i]);
-		rc = each_batch(c, c->bases[i], clean_batch, &u);
+	for (i = first; i <= last; i++) {
+		in += sc[i].in;
+		kept += sc[i].kept;
 	}
-	if (rc != 0 || (u.kept == u.in && first == last))
-		return rc;
+	/* A lone segment with nothing to drop is left alone. */
+	if (kept == in && first == last)
+		return 0;
 	c->r->compacted += last - first + 1;
 	c->r->compacted_into++;
-	c->r->records_in += u.in;
-	c->r->records_out += u.kept;
-	c->r->bytes_in += in_bytes;
-	c->r->bytes_out += in_bytes - u.dropped_bytes;
+	c->r->records_in += in;
+	c->r->records_out += kept;
+	for (i = first; i <= last; i++) {
+		c->r->bytes_in += sc[i].in_bytes;
+		c->r->bytes_out += sc[i].out_bytes;
+	}
 	if (c->o->dry_run)
 		return 0;
-	u.write = 1;
-	u.in = u.kept = 0;
 	index_reset(&u.ix);
 	if ((rc = open_cleaned(c, &u)) != 0) {
 		rc = fail(c, rc, "create cleaned segment");
@@ -771,7 +777,8 @@ compact(struct cleaner *c)
 {
 	const struct mq_config *cf = &c->t->config;
 	struct keymap m = { 0 };
-	size_t k = 0, first, last;
+	struct segcount *sc = NULL;
+	size_t k = 0, i, first, last;
 	int64_t ts, size;
 	int rc = 0;
 
@@ -784,25 +791,39 @@ compact(struct cleaner *c)
 				break;
 		}
 	}
-	for (first = 0; first < k && rc == 0; first++)
-		rc = each_batch(c, c->bases[first], map_batch, &m);
+	if (k == 0)
+		return 0;
+	if ((sc = calloc(k, sizeof(*sc))) == NULL)
+		return fail(c, ENOMEM, "compact");
+	/* Pass 1: each key's latest offset.  Pass 2: what stays. */
+	for (i = 0; i < k && rc == 0; i++)
+		rc = each_batch(c, c->bases[i], map_batch, &m);
+	for (i = 0; i < k && rc == 0; i++) {
+		struct run u = { .map = &m };
+
+		rc = each_batch(c, c->bases[i], clean_batch, &u);
+		sc[i].in = u.in;
+		sc[i].kept = u.kept;
+		sc[i].in_bytes = seg_size(c, c->bases[i]);
+		sc[i].out_bytes = sc[i].in_bytes - u.dropped_bytes;
+	}
 	/*
-	 * Runs as Kafka groups them: consecutive segments whose sizes add
-	 * up to at most segment.bytes and whose offsets fit the index's
-	 * 32-bit relative offsets.
+	 * Runs as Kafka groups them, but by what they will hold:
+	 * consecutive segments whose compacted sizes add up to at most
+	 * segment.bytes and whose offsets fit the index's 32-bit relative
+	 * offsets.
 	 */
 	for (first = 0; first < k && rc == 0; first = last + 1) {
-		size = seg_size(c, c->bases[first]);
+		size = sc[first].out_bytes;
 		for (last = first; last + 1 < k; last++) {
-			int64_t more = seg_size(c, c->bases[last + 1]);
-
-			if (size + more > cf->segment_bytes ||
+			if (size + sc[last + 1].out_bytes > cf->segment_bytes ||
 			    c->bases[last + 2] - c->bases[first] > INT32_MAX)
 				break;
-			size += more;
+			size += sc[last + 1].out_bytes;
 		}
-		rc = compact_run(c, &m, first, last);
+		rc = compact_run(c, &m, sc, first, last);
 	}
+	free(sc);
 	km_free(&m);
 	return rc;
 }
