@@ -100,16 +100,10 @@ compact_recover(int dirfd, int repair, const char **what)
 	size_t n = 0, cap = 0, i;
 	char name[SEGNAME_SIZE];
 	DIR *dir;
-	int fd;
 
 	*what = NULL;
-	if ((fd = dup(dirfd)) == -1)
+	if ((dir = dir_stream(dirfd)) == NULL)
 		return errno;
-	if ((dir = fdopendir(fd)) == NULL) {
-		close(fd);
-		return errno;
-	}
-	rewinddir(dir);
 	while ((d = readdir(dir)) != NULL) {
 		if ((k = leftover_kind(d->d_name, &base)) < 0)
 			continue;

@@ -6,6 +6,7 @@
 #ifndef MQ_INTERNAL_H
 #define MQ_INTERNAL_H
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
@@ -387,6 +388,12 @@ int dir_names(int fd, char ***names, size_t *n);
 
 /* Removes the "+del.*" directories in dirfd: deletes done or cut short. */
 void sweep_deleted(int dirfd);
+
+/*
+ * A directory stream over a dup of dirfd, read from its start; dirfd
+ * stays open.  NULL with errno set on failure.
+ */
+DIR *dir_stream(int dirfd);
 
 /* Removes a directory tree of plain files and directories, best effort. */
 void rmtree_at(int dirfd, const char *name);

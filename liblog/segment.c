@@ -67,17 +67,10 @@ int
 mq_segment_parse(const char *name, int64_t *base, const char **ext)
 {
 	static const char *const exts[] = { ".log", ".index", ".timeindex" };
-	int64_t v = 0;
 	size_t i;
 
-	for (i = 0; i < MQ_SEGNAME_LEN; i++) {
-		if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (name[i] - '0');
-	}
 	for (i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
-		if (strcmp(name + MQ_SEGNAME_LEN, exts[i]) == 0) {
-			*base = v;
+		if ((*base = seg_parse(name, exts[i])) >= 0) {
 			*ext = exts[i];
 			return 0;
 		}
@@ -152,15 +145,10 @@ seg_list(int dirfd, int64_t **bases, size_t *n)
 	int64_t base;
 	size_t i, j;
 	DIR *dir;
-	int fd, rc = 0;
+	int rc = 0;
 
-	if ((fd = dup(dirfd)) == -1)
+	if ((dir = dir_stream(dirfd)) == NULL)
 		return errno;
-	if ((dir = fdopendir(fd)) == NULL) {
-		close(fd);
-		return errno;
-	}
-	rewinddir(dir);
 	while (rc == 0 && (d = readdir(dir)) != NULL) {
 		if ((base = seg_parse(d->d_name, ".log")) >= 0)
 			rc = i64v_add(&log, base);

@@ -160,13 +160,9 @@ sweep_deleted(int dirfd)
 {
 	struct dirent *d;
 	DIR *dir;
-	int fd;
 
-	if ((fd = dup(dirfd)) == -1 || (dir = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
+	if ((dir = dir_stream(dirfd)) == NULL)
 		return;
-	}
 	while ((d = readdir(dir)) != NULL)
 		if (strncmp(d->d_name, "+del.", 5) == 0)
 			rmtree_at(dirfd, d->d_name);

@@ -37,6 +37,26 @@ pwrite_all(int fd, const void *buf, size_t len, off_t pos)
 	return 0;
 }
 
+DIR *
+dir_stream(int dirfd)
+{
+	DIR *dir;
+	int fd, err;
+
+	if ((fd = dup(dirfd)) == -1)
+		return NULL;
+	if ((dir = fdopendir(fd)) == NULL) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	/* A dup shares the offset: start from the top however it was
+	 * read before. */
+	rewinddir(dir);
+	return dir;
+}
+
 int
 fsync_dir(int dirfd)
 {
