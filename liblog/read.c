@@ -251,9 +251,10 @@ mq_reader_seek(struct mq_reader *r, int64_t offset)
 /*
  * The segment after this one, holding offsets from r->next on.  Usually
  * the one named by that offset; after cleaning, the one whose range holds
- * it (a compaction's copy of this very segment is read again from its
- * start, skipping what was read), else the next one up.  A reader behind
- * a log start offset that retention moved jumps to it.
+ * it: a compaction's copy of the run this segment was in, read from where
+ * its index puts r->next, skipping what was read (even when it is this
+ * very segment's name, a new file), else the next one up.  A reader
+ * behind a log start offset that retention moved jumps to it.
  */
 static int
 next_segment(struct mq_reader *r)
@@ -292,8 +293,7 @@ next_segment(struct mq_reader *r)
 				base = -1;
 			if (fd != -1)
 				close(fd);
-		} else if (base < r->segbase)
-			base = -1;
+		}
 		for (i = 0; base == -1 && i < n; i++)
 			if (bases[i] > r->segbase)
 				base = bases[i];
