@@ -754,17 +754,20 @@ dump_segment(struct mq_topic *t, int part, int dirfd, int64_t base,
 {
 	struct src s = { .fd = -1 };
 	struct map m = { 0 };
-	char path[4096], name[32];
+	char path[4096];
+	const char *name;
 	int k;
 
 	for (k = K_LOG; k <= K_TIMEINDEX; k++) {
 		if (k != K_LOG && !opt.indexes && !opt.verify)
 			break;
-		snprintf(name, sizeof(name), "%020" PRId64 "%s", base,
-		    kind_ext[k]);
 		if (mq_segment_path(t, part, base, kind_ext[k], path,
 		    sizeof(path)) != 0)
-			die(EXIT_FAIL, "%s: %s", name, strerror(ENAMETOOLONG));
+			die(EXIT_FAIL, "%020" PRId64 "%s: %s", base, kind_ext[k],
+			    strerror(ENAMETOOLONG));
+		/* The file readers read, which a compaction cut short
+		 * may have named .swap. */
+		name = strrchr(path, '/') + 1;
 		s.path = path;
 		if ((s.fd = open_file(dirfd, name, path, 1, &s.size)) == -1) {
 			if (k == K_LOG)

@@ -199,7 +199,8 @@ seg_size(struct cleaner *c, int64_t base)
 	char name[SEGNAME_SIZE];
 	struct stat sb;
 
-	seg_name(name, base, ".log");
+	/* A dry run looks at a compaction cut short as readers do. */
+	seg_view_name(c->dirfd, base, ".log", name);
 	return fstatat(c->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 ?
 	    sb.st_size : 0;
 }

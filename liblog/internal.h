@@ -334,6 +334,13 @@ int64_t seg_parse(const char *name, const char *ext);
  */
 int seg_open_log(int dirfd, int64_t base);
 
+/*
+ * The name in dirfd of segment base's ext (".log", ".index",
+ * ".timeindex") as readers see it: a committed compaction's .swap copy
+ * when there is one.  buf holds SEGNAME_SIZE bytes.
+ */
+void seg_view_name(int dirfd, int64_t base, const char *ext, char *buf);
+
 /* Has mq-delete removed the topic t has open? */
 int topic_deleted(const struct mq_topic *t);
 
@@ -358,8 +365,11 @@ int seg_list(int dirfd, int64_t **bases, size_t *n);
 int seg_create(int dirfd, int64_t base, int fds[3]);
 int seg_open(int dirfd, int64_t base, int fds[3]);
 
-/* Removes a segment's three files, best effort. */
-void seg_remove(int dirfd, int64_t base);
+/*
+ * Removes a segment's three files, all it can.  Returns 0 (a file that
+ * is already gone is no error) or the first errno.
+ */
+int seg_remove(int dirfd, int64_t base);
 
 /*
  * Offset index lookup: file position of the batch holding the largest

@@ -359,9 +359,10 @@ int mq_segments(struct mq_topic *t, int part, int64_t **bases, size_t *n);
 
 /*
  * The path of partition part's directory (ext NULL), or of the segment
- * file of base with extension ext (".log", ".index", ".timeindex"), for
- * messages and for tools that read files by hand.  Returns 0 or
- * ENAMETOOLONG.
+ * file of base with extension ext (".log", ".index", ".timeindex") that
+ * readers read: during a compaction past its commit point, its ".swap"
+ * copy.  For messages and for tools that read files by hand.  Returns 0
+ * or ENAMETOOLONG.
  */
 int mq_segment_path(const struct mq_topic *t, int part, int64_t base,
     const char *ext, char *buf, size_t size);

@@ -186,12 +186,28 @@ seg_open_log(int dirfd, int64_t base)
 	char name[SEGNAME_SIZE];
 	int fd;
 
+	/* The .swap first: a rename to .log may come between the two. */
 	seg_name(name, base, ".log.swap");
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd != -1 || errno != ENOENT)
 		return fd;
 	seg_name(name, base, ".log");
 	return openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+void
+seg_view_name(int dirfd, int64_t base, const char *ext, char *buf)
+{
+	char swap[24];
+
+	seg_name(buf, base, ".log.swap");
+	if (faccessat(dirfd, buf, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		snprintf(swap, sizeof(swap), "%s.swap", ext);
+		seg_name(buf, base, swap);
+		if (faccessat(dirfd, buf, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			return;
+	}
+	seg_name(buf, base, ext);
 }
 
 /*
@@ -243,16 +259,19 @@ seg_create(int dirfd, int64_t base, int fds[3])
 	return EEXIST;
 }
 
-void
+int
 seg_remove(int dirfd, int64_t base)
 {
 	char name[SEGNAME_SIZE];
-	int i;
+	int i, rc = 0;
 
 	for (i = 0; i < 3; i++) {
 		seg_name(name, base, seg_ext[i]);
-		unlinkat(dirfd, name, 0);
+		if (unlinkat(dirfd, name, 0) == -1 && errno != ENOENT &&
+		    rc == 0)
+			rc = errno;
 	}
+	return rc;
 }
 
 int
@@ -371,14 +390,21 @@ int
 mq_segment_path(const struct mq_topic *t, int part, int64_t base,
     const char *ext, char *buf, size_t size)
 {
-	char seg[SEGNAME_SIZE];
-	int n;
+	char seg[SEGNAME_SIZE], dir[MQ_TOPIC_MAX + 16];
+	int n, fd;
 
-	if (ext != NULL)
-		seg_name(seg, base, ext);
-	n = snprintf(buf, size, "%s/topics/%s/%s-%d%s%s", t->log->path,
-	    t->name, t->name, part, ext != NULL ? "/" : "",
-	    ext != NULL ? seg : "");
+	snprintf(dir, sizeof(dir), "%s-%d", t->name, part);
+	if (ext != NULL) {
+		fd = openat(t->fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (fd != -1) {
+			seg_view_name(fd, base, ext, seg);
+			close(fd);
+		} else
+			seg_name(seg, base, ext);
+	}
+	n = snprintf(buf, size, "%s/topics/%s/%s%s%s", t->log->path,
+	    t->name, dir, ext != NULL ? "/" : "", ext != NULL ? seg : "");
 	return n < 0 || (size_t)n >= size ? ENAMETOOLONG : 0;
 }
 
