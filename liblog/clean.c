@@ -139,10 +139,11 @@ compact_recover(int dirfd, int repair, const char **what)
 			unlinkat(dirfd, name, 0);
 		}
 	} else {
-		/* Steps 4 to 6.  Without a .log.swap, 5 is done. */
-		for (i = 0; commit && i < n; i++)
+		/* Steps 4 to 6.  Without a .log.swap, 5 is done.  The
+		 * links go last, only once every marked segment has. */
+		for (i = 0; commit && i < n && rc == 0; i++)
 			if (kinds[i] == L_DELETED)
-				seg_remove(dirfd, found[i]);
+				rc = seg_remove(dirfd, found[i]);
 		for (i = 0; i < n && rc == 0; i++)
 			if (kinds[i] == L_LOG_SWAP) {
 				int e;
