@@ -4,7 +4,14 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
-MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/mq
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# Where each shell looks for completions it loads on demand.
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -28,6 +35,14 @@ FLAGS_STAMP = .build-flags
 FLAGS_NOW = $(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS)
 MAKEFLAGS += --no-builtin-rules
 
+# The shared library's version is MQ_VERSION in mq.h; its soname carries
+# the major number only, so a 0.1.1 that keeps the ABI replaces 0.1.0
+# under the programs linked against it.
+VERSION := $(shell sed -n 's/^.define MQ_VERSION "\(.*\)"$$/\1/p' liblog/mq.h)
+SOMAJOR = $(firstword $(subst ., ,$(VERSION)))
+SONAME = liblog.so.$(SOMAJOR)
+SHLIB = liblog.so.$(VERSION)
+
 LIB_SRC = $(sort $(wildcard liblog/*.c))
 LIB_OBJ = $(LIB_SRC:.c=.o)
 CMDS = mq mq-create mq-produce mq-consume mq-offsets mq-list mq-delete \
@@ -35,9 +50,18 @@ CMDS = mq mq-create mq-produce mq-consume mq-offsets mq-list mq-delete \
 CMD_BIN = $(addprefix cmd/,$(CMDS))
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN = $(UNIT_SRC:.c=)
+EXAMPLES = share/examples/tour
 MAN1 = $(addprefix docs/,$(addsuffix .1,$(CMDS)))
+MAN3 = $(sort $(wildcard docs/*.3))
+MAN5 = $(sort $(wildcard docs/*.5))
+MAN7 = $(sort $(wildcard docs/*.7))
+MANPAGES = $(MAN1) $(MAN3) $(MAN5) $(MAN7)
+# What people copy, installed under DOCDIR/examples.
+SHARE = share/ship-rotated.sh share/tail-ship.sh share/lag-alert.sh \
+	share/systemd/mq-clean.service share/systemd/mq-clean.timer \
+	share/examples/tour.c
 
-all: $(CMD_BIN)
+all: $(CMD_BIN) liblog/liblog.a liblog/$(SHLIB)
 
 
 liblog/%.o: liblog/%.c liblog/mq.h liblog/internal.h $(FLAGS_STAMP)
@@ -46,6 +70,13 @@ liblog/%.o: liblog/%.c liblog/mq.h liblog/internal.h $(FLAGS_STAMP)
 liblog/liblog.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(LIB_OBJ)
+
+# The version script exports the mq_* API of mq.h and nothing else: the
+# library's internal functions are not extern to its users.
+liblog/$(SHLIB): $(LIB_OBJ) liblog/liblog.map
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=liblog/liblog.map -o $@ $(LIB_OBJ) \
+		$(YAML_LIBS)
 
 cmd/%.o: cmd/%.c cmd/common.h cmd/exec.h liblog/mq.h $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
@@ -70,10 +101,21 @@ tests/unit/decode_offsets: tests/unit/decode_offsets.c tests/unit/ref.h \
 		$(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<
 
+# The C example, built as its readers would build it: against mq.h
+# alone, here with the static library (tests/t7000 builds it again
+# against an installed liblog.so with pkg-config).
+share/examples/%: share/examples/%.c liblog/mq.h liblog/liblog.a \
+		$(FLAGS_STAMP)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< liblog/liblog.a \
+		$(YAML_LIBS)
+
+examples: $(EXAMPLES)
+
 # The C unit tests, then every tests/*.bats file against the built
-# commands.  SANITIZE=1 runs it all under ASan and UBSan.
-check: all $(UNIT_BIN) tests/unit/decode_offsets
-	MQ_SANITIZE=$(SANITIZE) tests/run.sh
+# commands.  SANITIZE=1 runs it all under ASan and UBSan; MQ_CC lets the
+# install test build with the compiler the library was built with.
+check: all $(UNIT_BIN) tests/unit/decode_offsets $(EXAMPLES)
+	MQ_SANITIZE=$(SANITIZE) MQ_CC='$(CC)' tests/run.sh
 
 # The long variants of the kill -9 tests (60,000 records through three
 # group members killed at random); make check runs short ones.
@@ -87,26 +129,92 @@ $(FLAGS_STAMP): FORCE
 demo: all
 	share/demo.sh
 
-lint:
-	mandoc -Tlint -Wwarning $(MAN1)
+# The manual pages are mandoc-clean, each command's --help is its
+# SYNOPSIS, and every function of mq.h has a section 3 page.
+lint: all
+	mandoc -Tlint -Wwarning $(MANPAGES)
+	PATH="$$(pwd)/cmd:$$PATH" tests/synopsis.sh $(CMDS)
+	tests/apiman.sh liblog/mq.h $(MAN3)
 
+# "PAGE LINK" for each name a section 3 page documents (the .Nm lines
+# of its NAME) but its own: each is installed as a link to the page,
+# so that man finds every function.
+MLINKS = for p in $(MAN3); do \
+		f=$$(basename $$p); \
+		sed -n '/^\.Sh NAME/,/^\.Sh/s/^\.Nm \([a-z0-9_]*\).*/\1/p' \
+		    $$p | while read -r n; do \
+			[ "$$n.3" = "$$f" ] || echo "$$f $$n.3"; \
+		done; \
+	done
+
+# The loader's cache must learn of a new liblog.so.N, unless this is a
+# staged install (a package build) or ldconfig is not ours to run.
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+		$(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(DOCDIR)/examples/systemd
 	install -m 0755 $(CMD_BIN) $(DESTDIR)$(BINDIR)
 	install -m 0644 liblog/liblog.a $(DESTDIR)$(LIBDIR)
+	install -m 0755 liblog/$(SHLIB) $(DESTDIR)$(LIBDIR)
+	ln -sf $(SHLIB) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/liblog.so
 	install -m 0644 liblog/mq.h $(DESTDIR)$(INCLUDEDIR)
+	sed -e 's|@prefix@|$(PREFIX)|' \
+		-e 's|@libdir@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+		-e 's|@includedir@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+		-e 's|@version@|$(VERSION)|' \
+		-e 's|@yaml_libs@|$(strip $(YAML_LIBS))|' \
+		liblog/liblog.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/liblog.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/liblog.pc
 	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(MAN3) $(DESTDIR)$(MANDIR)/man3
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7
+	$(MLINKS) | while read -r page link; do \
+		ln -sf "$$page" "$(DESTDIR)$(MANDIR)/man3/$$link"; \
+	done
+	install -m 0644 completions/mq.bash $(DESTDIR)$(BASHCOMPDIR)/mq
+	install -m 0644 completions/_mq $(DESTDIR)$(ZSHCOMPDIR)/_mq
+	install -m 0644 completions/mq.fish $(DESTDIR)$(FISHCOMPDIR)/mq.fish
+	for c in $(filter-out mq,$(CMDS)); do \
+		ln -sf mq $(DESTDIR)$(BASHCOMPDIR)/$$c; \
+		ln -sf mq.fish $(DESTDIR)$(FISHCOMPDIR)/$$c.fish; \
+	done
+	for f in $(SHARE); do \
+		g=$${f#share/}; \
+		install -m 0644 $$f $(DESTDIR)$(DOCDIR)/examples/$${g#examples/}; \
+	done
+	[ -n "$(DESTDIR)" ] || ldconfig 2>/dev/null || true
 
 uninstall:
-	cd $(DESTDIR)$(BINDIR) && rm -f $(CMDS)
-	rm -f $(DESTDIR)$(LIBDIR)/liblog.a $(DESTDIR)$(INCLUDEDIR)/mq.h
-	cd $(DESTDIR)$(MANDIR)/man1 && rm -f $(notdir $(MAN1))
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(CMDS))
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,liblog.a $(SHLIB) $(SONAME) \
+		liblog.so)
+	rm -f $(DESTDIR)$(INCLUDEDIR)/mq.h $(DESTDIR)$(PKGCONFIGDIR)/liblog.pc
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
+	$(MLINKS) | while read -r page link; do \
+		rm -f "$(DESTDIR)$(MANDIR)/man3/$$link"; \
+	done
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
+	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(CMDS))
+	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_mq
+	rm -f $(addprefix $(DESTDIR)$(FISHCOMPDIR)/,$(addsuffix .fish,$(CMDS)))
+	for f in $(SHARE); do \
+		g=$${f#share/}; \
+		rm -f $(DESTDIR)$(DOCDIR)/examples/$${g#examples/}; \
+	done
+	rmdir $(DESTDIR)$(DOCDIR)/examples/systemd \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 clean:
-	rm -f liblog/*.o liblog/liblog.a cmd/*.o $(CMD_BIN) $(UNIT_BIN) \
-		tests/unit/decode_offsets \
+	rm -f liblog/*.o liblog/liblog.a liblog/liblog.so* cmd/*.o \
+		$(CMD_BIN) $(UNIT_BIN) tests/unit/decode_offsets $(EXAMPLES) \
 		$(FLAGS_STAMP)
 
-.PHONY: all check torture demo lint install uninstall clean FORCE
+.PHONY: all examples check torture demo lint install uninstall clean FORCE
 .SECONDARY:

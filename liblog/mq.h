@@ -13,7 +13,14 @@
  * positive errno value for a system error, or a negative enum mq_error.
  * mq_strerror() turns either into text; mq_log_errdetail() says which
  * object (file, offset, YAML line:column) the last error was about.
- * Handles are opaque.  The library never prints and never exits.
+ * Handles are opaque and hold all the state there is: a handle is for one
+ * thread at a time.  The library never prints and never exits.
+ *
+ * Build with: cc prog.c $(pkg-config --cflags --libs liblog).  The
+ * manual pages liblog(3), and one per area (mq_log_open(3),
+ * mq_topic_create(3), mq_append(3), mq_reader_open(3), mq_group_open(3),
+ * ...) say more; share/examples/tour.c is a whole program.  liblog.so
+ * exports the mq_* functions declared here and nothing else.
  */
 #ifndef MQ_H
 #define MQ_H
@@ -267,7 +274,9 @@ struct mq_topic;
 /*
  * Opens the log directory dir (already resolved).  With MQ_LOG_CREATE the
  * directory and its parents are created as needed.
- * Returns 0, errno, or MQ_ENOLOGDIR.
+ * Returns 0, errno, or MQ_ENOLOGDIR.  Unless the error is ENOMEM or
+ * ENAMETOOLONG, *lp is set even on failure, for mq_log_errdetail(); the
+ * caller closes it.
  */
 int mq_log_open(struct mq_log **lp, const char *dir, int flags);
 void mq_log_close(struct mq_log *l);
@@ -410,8 +419,13 @@ int mq_append(struct mq_appender *a, struct mq_batch *const *batches,
  */
 int mq_appender_recover(struct mq_appender *a);
 
-/* fsyncs what this appender wrote and not yet synced (flush.ms, exit). */
+/*
+ * fsyncs what this appender wrote and not yet synced (flush.ms, exit).
+ * Returns 0 or errno.
+ */
 int mq_appender_sync(struct mq_appender *a);
+
+/* Closes and frees the appender, without syncing.  Returns 0. */
 int mq_appender_close(struct mq_appender *a);
 
 /* ------------------------------------------------------------------ */
@@ -503,15 +517,17 @@ void mq_reader_set_limit(struct mq_reader *r, int64_t limit);
 /*
  * Returns the next whole batch holding offsets at or past the position,
  * raw, byte for byte as stored: 1 with *batch and *len set (valid until the
- * next call), 0 at the committed end or the limit, or an error.  The
- * position moves past the batch.
+ * next call), 0 at the committed end or the limit, or an error code:
+ * errno, MQ_ECORRUPT, MQ_ESTATE, MQ_ENOTOPIC.  An errno is positive too,
+ * so test for 1 and 0, not for < 0.  The position moves past the batch.
  */
 int mq_reader_next_batch(struct mq_reader *r, const void **batch,
     size_t *len);
 
 /*
  * Returns the next record: 1 with *rec set (valid until the next call),
- * 0 at the committed end or the limit, or an error.
+ * 0 at the committed end or the limit, or an error code as
+ * mq_reader_next_batch().
  */
 int mq_reader_next(struct mq_reader *r, struct mq_record *rec);
 

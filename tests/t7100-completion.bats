@@ -1,0 +1,298 @@
+#!/usr/bin/env bats
+# t7100-completion: the bash, zsh and fish completions of completions/:
+# each command's options are those of its manual page; topic and group
+# names come from the log directory the command line would use (-d,
+# --dir=, $MQ_DIR, $XDG_DATA_HOME); option arguments and mq COMMAND.
+# bash is driven through the function `complete` registered, with the
+# words split as bash splits them, and once through readline on a
+# pseudo-terminal; zsh on a pseudo-terminal (tests/zsh-complete.zsh);
+# fish with complete -C.  The zsh and fish tests skip without them.
+
+bats_require_minimum_version 1.5.0
+
+load lib
+
+top=$BATS_TEST_DIRNAME/..
+compdir=$top/completions
+
+setup() {
+	mq_setup
+	# shellcheck source=../completions/mq.bash
+	. "$compdir/mq.bash"
+}
+
+# The commands to check: those with a manual page that are built.
+commands() {
+	local p c
+
+	for p in "$top"/docs/mq*.1; do
+		c=$(basename "$p" .1)
+		command -v "$c" >/dev/null && echo "$c"
+	done
+}
+
+# man_options CMD: the options CMD's manual page lists (.It Fl lines),
+# one a line, sorted.
+man_options() {
+	awk '/^\.It Fl / {
+		for (i = 2; i < NF; i++)
+			if ($i == "Fl" && $(i + 1) != "Ns")
+				print "-" $(i + 1)
+	}' "$top/docs/$1.1" | sort -u
+}
+
+# comp LINE: what bash completes at the end of LINE, sorted: COMP_WORDS
+# split as bash splits them (at blanks, and around runs of = and :),
+# then the function `complete -p` names for the command called.
+comp() {
+	local line=$1 tok spec fn
+	local -a toks words=()
+
+	read -ra toks <<<"$line"
+	for tok in "${toks[@]}"; do
+		while [[ -n $tok ]]; do
+			[[ $tok =~ ^([=:]+|[^=:]+)(.*)$ ]]
+			words+=("${BASH_REMATCH[1]}")
+			tok=${BASH_REMATCH[2]}
+		done
+	done
+	[[ $line == *' ' ]] && words+=('')
+	spec=$(complete -p "${words[0]}") || return 1
+	fn=${spec#*-F }
+	fn=${fn%% *}
+	COMP_LINE=$line
+	COMP_POINT=${#line}
+	COMP_WORDS=("${words[@]}")
+	COMP_CWORD=$((${#words[@]} - 1))
+	COMPREPLY=()
+	"$fn" "${words[0]}" "${words[COMP_CWORD]}" \
+	    "${words[COMP_CWORD - 1]}"
+	((${#COMPREPLY[@]} == 0)) || printf '%s\n' "${COMPREPLY[@]}" | sort
+}
+
+zcomp() {
+	zsh -f "$BATS_TEST_DIRNAME/zsh-complete.zsh" "$compdir" "$1" | sort -u
+}
+
+fcomp() {
+	fish -N -c "source $compdir/mq.fish; complete -C '$1'" | cut -f1 |
+	    sort -u
+}
+
+# A log directory with topics orders (3 partitions) and logs, a group
+# billing, and what is not a topic or group: a topic being created, a
+# directory without topic.yaml, a group being deleted.
+make_log() {
+	make_topic orders -p 3
+	make_topic logs
+	produce_lines orders 3
+	mq-consume -g billing -n 1 orders >/dev/null
+	mkdir "$mq_dir/topics/+new.1a2b3c4d" "$mq_dir/topics/stray" \
+	    "$mq_dir/groups/+del.5e6f7a8b"
+}
+
+lines() {
+	printf '%s\n' "$@"
+}
+
+# ---------------------------------------------------------------- bash
+
+@test "bash: every command has a completion" {
+	local c
+
+	for c in $(commands); do
+		complete -p "$c" >/dev/null
+	done
+}
+
+@test "bash: each command's options are those of its manual page" {
+	local c
+
+	for c in $(commands); do
+		same "$(comp "$c -")" "$(man_options "$c")"
+	done
+}
+
+@test "bash: topics and groups from \$MQ_DIR; mq's own directories left out" {
+	make_log
+	same "$(comp 'mq-list ')" "$(lines logs orders)"
+	same "$(comp 'mq-consume -p 1 o')" orders
+	same "$(comp 'mq-delete --if-exists ')" "$(lines logs orders)"
+	same "$(comp 'mq-consume -g ')" billing
+	same "$(comp 'mq-offsets --group b')" billing
+}
+
+@test "bash: -d DIR, --dir=DIR, -dDIR, XDG_DATA_HOME and HOME choose the log directory" {
+	make_log
+	MQ_DIR=$BATS_TEST_TMPDIR/other make_topic elsewhere
+	same "$(comp "mq-list -d $BATS_TEST_TMPDIR/other ")" elsewhere
+	same "$(comp "mq-list --dir=$BATS_TEST_TMPDIR/other ")" elsewhere
+	same "$(comp "mq-list -d$BATS_TEST_TMPDIR/other ")" elsewhere
+	same "$(comp "mq consume -d $BATS_TEST_TMPDIR/other ")" elsewhere
+	(
+		unset MQ_DIR
+		export XDG_DATA_HOME=$BATS_TEST_TMPDIR/xdg
+		mkdir -p "$XDG_DATA_HOME"
+		mv "$BATS_TEST_TMPDIR/other" "$XDG_DATA_HOME/mq"
+		same "$(comp 'mq-list ')" elsewhere
+		export XDG_DATA_HOME=relative
+		mkdir -p "$HOME/.local/share"
+		mv "$BATS_TEST_TMPDIR/xdg/mq" "$HOME/.local/share/mq"
+		same "$(comp 'mq-list ')" elsewhere
+	)
+	# A missing directory gives nothing.
+	same "$(comp 'mq-list -d /nonexistent ')" ""
+}
+
+@test "bash: topic:partition for the commands that take one" {
+	make_log
+	same "$(comp 'mq-offsets orders:')" "$(lines 0 1 2)"
+	same "$(comp 'mq-dump orders:2')" 2
+	same "$(comp 'mq-clean logs:')" 0
+	same "$(comp 'mq-offsets nosuch:')" ""
+}
+
+@test "bash: option arguments: offsets, sync modes, config keys, resets" {
+	same "$(comp 'mq-consume -o ')" "$(lines beginning end)"
+	same "$(comp 'mq-consume --offset e')" end
+	same "$(comp 'mq-consume --sync ')" "$(lines always batch none)"
+	same "$(comp 'mq-produce --sync=')" "$(lines always batch none)"
+	same "$(comp 'mq-produce --sync=b')" batch
+	same "$(comp 'mq-create -c segment.')" "$(lines segment.bytes= segment.ms=)"
+	same "$(comp 'mq-alter -u retention.')" "$(lines retention.bytes retention.ms)"
+	same "$(comp 'mq-offsets --reset ')" "$(lines earliest latest)"
+	same "$(comp 'mq-clean --before ')" end
+	# An option's argument is not an operand: no topics for -p.
+	same "$(comp 'mq-consume -p ')" ""
+}
+
+@test "bash: mq-produce takes a topic, then files; -- ends the options" {
+	make_log
+	touch "$BATS_TEST_TMPDIR/in.txt"
+	same "$(comp 'mq-produce -H a=b ')" "$(lines logs orders)"
+	same "$(comp "mq-produce orders $BATS_TEST_TMPDIR/in")" \
+	    "$BATS_TEST_TMPDIR/in.txt"
+	same "$(comp 'mq-list -- -')" ""
+	same "$(comp 'mq-create ')" ""
+}
+
+@test "bash: mq completes the commands, then each command's arguments" {
+	make_log
+	local got
+	got=$(comp 'mq ')
+	grep -qx help <<<"$got"
+	grep -qx consume <<<"$got"
+	grep -qx produce <<<"$got"
+	same "$(comp 'mq help pro')" produce
+	same "$(comp 'mq -')" "$(man_options mq)"
+	same "$(comp 'mq consume -g ')" billing
+	same "$(comp 'mq offsets orders:')" "$(lines 0 1 2)"
+	same "$(comp 'mq list --j')" --json
+}
+
+@test "bash: through readline, = and : are completed in place" {
+	command -v python3 >/dev/null || skip "no python3"
+	make_topic t
+	# Types LINE and a tab into an interactive bash, and waits for WANT
+	# to show on the terminal.
+	readline() {
+		python3 - "$compdir/mq.bash" "$1" "$2" <<'EOF'
+import os, pty, select, sys, time
+
+comp, line, want = sys.argv[1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
+
+def wait_for(text, seconds=10):
+    out, end = b"", time.time() + seconds
+    while time.time() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+            if text.encode() in out:
+                return True
+    sys.stderr.write(repr(out) + "\n")
+    return False
+
+os.write(fd, b"PS1='$ '; . '" + comp.encode() + b"'; echo RE''ADY\n")
+ok = wait_for("READY") and (os.write(fd, line.encode() + b"\t") and
+                            wait_for(want))
+os.kill(pid, 9)
+sys.exit(0 if ok else 1)
+EOF
+	}
+	readline 'mq-consume --sync=b' 'mq-consume --sync=batch '
+	readline 'mq-offsets t:' 'mq-offsets t:0 '
+	readline 'mq-create -c retention.b' 'mq-create -c retention.bytes='
+}
+
+# ----------------------------------------------------------------- zsh
+
+@test "zsh: every command is named in #compdef" {
+	local c line
+
+	line=$(head -n 1 "$compdir/_mq")
+	for c in $(commands); do
+		[[ " $line " == *" $c "* ]]
+	done
+}
+
+@test "zsh: each command's options are those of its manual page" {
+	command -v zsh >/dev/null || skip "no zsh"
+	local c
+
+	for c in $(commands); do
+		same "$(zcomp "$c -")" "$(man_options "$c")"
+	done
+}
+
+@test "zsh: topics, groups and partitions from the log directory" {
+	command -v zsh >/dev/null || skip "no zsh"
+	make_log
+	MQ_DIR=$BATS_TEST_TMPDIR/other make_topic elsewhere
+	same "$(zcomp 'mq-list ')" "$(lines logs orders)"
+	same "$(zcomp 'mq-consume -g ')" billing
+	same "$(zcomp 'mq-offsets orders:')" "$(lines 0 1 2)"
+	same "$(zcomp "mq-list -d $BATS_TEST_TMPDIR/other ")" elsewhere
+	same "$(zcomp "mq-list --dir=$BATS_TEST_TMPDIR/other ")" elsewhere
+}
+
+@test "zsh: option arguments, and mq COMMAND" {
+	command -v zsh >/dev/null || skip "no zsh"
+	make_log
+	same "$(zcomp 'mq-consume -o ')" "$(lines beginning end)"
+	same "$(zcomp 'mq-produce --sync=')" "$(lines always batch none)"
+	same "$(zcomp 'mq-alter -u retention.')" \
+	    "$(lines retention.bytes retention.ms)"
+	zcomp 'mq ' | grep -qx consume
+	same "$(zcomp 'mq consume -g ')" billing
+	same "$(zcomp 'mq -')" "$(man_options mq)"
+}
+
+# ---------------------------------------------------------------- fish
+
+@test "fish: each command's options are those of its manual page" {
+	command -v fish >/dev/null || skip "no fish"
+	local c
+
+	for c in $(commands); do
+		same "$(fcomp "$c -")" "$(man_options "$c")"
+	done
+}
+
+@test "fish: topics, groups, partitions and option arguments" {
+	command -v fish >/dev/null || skip "no fish"
+	make_log
+	MQ_DIR=$BATS_TEST_TMPDIR/other make_topic elsewhere
+	same "$(fcomp 'mq-list ')" "$(lines logs orders)"
+	same "$(fcomp 'mq-consume -g ')" billing
+	same "$(fcomp 'mq-offsets orders:')" "$(lines orders:0 orders:1 orders:2)"
+	same "$(fcomp "mq-list -d $BATS_TEST_TMPDIR/other ")" elsewhere
+	same "$(fcomp "mq-list --dir=$BATS_TEST_TMPDIR/other ")" elsewhere
+	same "$(fcomp 'mq-consume --sync ')" "$(lines always batch none)"
+	fcomp 'mq ' | grep -qx consume
+	same "$(fcomp 'mq consume -g ')" billing
+}
