@@ -338,8 +338,9 @@ dups() {
 	}
 	echo "3-way split $(($(now_ms) - t0)) ms after the third joined" >&3
 	same "$(count_owned "$f/m3.err")" 2
-	grep -q "gave up" "$f/m1.err"
-	grep -q "gave up" "$f/m2.err"
+	# A member says what it gave up after the handover it counts in.
+	wait_until 2 grep -q "gave up" "$f/m1.err"
+	wait_until 2 grep -q "gave up" "$f/m2.err"
 
 	# Handover commits first: the records after it, once each.
 	seq 3001 6000 | mq-produce w
