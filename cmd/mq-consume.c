@@ -684,7 +684,8 @@ burst(struct mq_log *l, struct source *s, struct source *src, size_t nsrc,
 
 	for (k = 0; k < BURST && s->owned && !s->done && count != 0 &&
 	    !stopsig && exitstatus == EXIT_OK; k++) {
-		if ((rc = mq_reader_next(s->r, &rec)) < 0) {
+		/* 1 a record, 0 the end; an errno is positive too. */
+		if ((rc = mq_reader_next(s->r, &rec)) != 1 && rc != 0) {
 			/* What was read before stays output. */
 			if (flush_out(src, nsrc) == 0)
 				commit_written(l, src, nsrc, 1);

@@ -312,14 +312,19 @@ next_segment(struct mq_reader *r)
 	    "missing", r->name, (long long)base);
 }
 
-/* Fills the buffer with at least need bytes; 0, 1 at the end, or error. */
+/*
+ * Fills the buffer with at least need bytes.  Returns 0, with *end set
+ * when the segment's readable bytes ran out first, or an error (an errno
+ * is positive: the end cannot be a return value).
+ */
 static int
-fill(struct mq_reader *r, size_t need)
+fill(struct mq_reader *r, size_t need, int *end)
 {
 	unsigned char *nb;
 	size_t want;
 	ssize_t n;
 
+	*end = 0;
 	if (r->off > 0) {
 		memmove(r->buf, r->buf + r->off, r->len - r->off);
 		r->len -= r->off;
@@ -332,8 +337,10 @@ fill(struct mq_reader *r, size_t need)
 		r->cap = need;
 	}
 	while (r->len < need) {
-		if (r->filepos >= r->seg_end)
-			return 1;
+		if (r->filepos >= r->seg_end) {
+			*end = 1;
+			return 0;
+		}
 		want = r->cap - r->len;
 		if ((int64_t)want > r->seg_end - r->filepos)
 			want = (size_t)(r->seg_end - r->filepos);
@@ -373,7 +380,7 @@ fetch(struct mq_reader *r, const unsigned char **batch,
 {
 	const char *why = NULL;
 	size_t need;
-	int rc;
+	int rc, end;
 
 	for (;;) {
 		rc = mq_batch_check(r->buf + r->off, r->len - r->off, info,
@@ -418,9 +425,9 @@ fetch(struct mq_reader *r, const unsigned char **batch,
 			    why);
 		need = info->length > 0 ? (size_t)info->length :
 		    MQ_BATCH_HEADER;
-		if ((rc = fill(r, need)) < 0)
+		if ((rc = fill(r, need, &end)) != 0)
 			return rc;
-		if (rc == 0)
+		if (!end)
 			continue;
 		/* Nothing more in this segment. */
 		if (r->seek_target >= 0) {
@@ -562,7 +569,7 @@ mq_reader_seek_time(struct mq_reader *r, int64_t ts)
 		r->next = info.last_offset + 1;
 	}
 	r->limit = limit;
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	return mq_reader_seek(r, r->st.hw_offset);
 }

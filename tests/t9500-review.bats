@@ -174,3 +174,20 @@ roll_killed() {
 	same "$(mq-consume t | wc -l)" 101
 	same "$(mq-consume -o 100 t)" new
 }
+
+@test "review: an I/O error reading a segment stops mq-consume with exit 1, not a quiet end" {
+	command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null ||
+	    skip "needs strace"
+	make_topic t
+	seq 1 10 | mq-produce t
+	# The last pread of a whole read is the segment's; fail it.
+	strace -o "$BATS_TEST_TMPDIR/trace" -e trace=pread64 mq-consume t \
+	    >/dev/null
+	n=$(grep -c '^pread64(' "$BATS_TEST_TMPDIR/trace")
+	run --separate-stderr env ASAN_OPTIONS=detect_leaks=0 strace \
+	    -o /dev/null -e trace=pread64 -e inject=pread64:error=EIO:when=$n \
+	    mq-consume t
+	[ "$status" -eq 1 ]
+	same "$output" ""
+	[[ "$stderr" == *"t-0: read: Input/output error"* ]]
+}
