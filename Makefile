@@ -31,7 +31,7 @@ MAKEFLAGS += --no-builtin-rules
 LIB_SRC = $(sort $(wildcard liblog/*.c))
 LIB_OBJ = $(LIB_SRC:.c=.o)
 CMDS = mq mq-create mq-produce mq-consume mq-offsets mq-list mq-delete \
-	mq-dump mq-alter
+	mq-dump mq-alter mq-check
 CMD_BIN = $(addprefix cmd/,$(CMDS))
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN = $(UNIT_SRC:.c=)
