@@ -46,7 +46,7 @@ SHLIB = liblog.so.$(VERSION)
 LIB_SRC = $(sort $(wildcard liblog/*.c))
 LIB_OBJ = $(LIB_SRC:.c=.o)
 CMDS = mq mq-create mq-produce mq-consume mq-offsets mq-list mq-delete \
-	mq-dump mq-alter mq-clean
+	mq-dump mq-alter mq-check mq-clean
 CMD_BIN = $(addprefix cmd/,$(CMDS))
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN = $(UNIT_SRC:.c=)

@@ -73,20 +73,11 @@ struct src {
 	off_t	at;		/* file position of buf[0] */
 };
 
-/* A valid batch of the log, for checking index entries against. */
-struct batch {
-	int64_t	pos, base, last, maxts;
-};
-
-struct map {
-	struct batch *v;
-	size_t	n, cap;
-	int64_t	size;		/* the log's size */
-};
-
 static struct {
 	int	records, indexes, verify;
 } opt;
+
+static struct mq_ixcheck *ix;	/* --verify-index: the entries checked */
 
 static int damaged;		/* damage was found: exit 3 */
 static int failed;		/* a runtime error: exit 1 */
@@ -317,18 +308,6 @@ print_records(const unsigned char *batch, int64_t pos)
 /* ------------------------------------------------------------------ */
 /* Segments                                                            */
 
-static void
-map_add(struct map *m, int64_t pos, const struct mq_batch_info *b)
-{
-	if (m->n == m->cap) {
-		m->cap = m->cap ? 2 * m->cap : 256;
-		if ((m->v = realloc(m->v, m->cap * sizeof(*m->v))) == NULL)
-			die(EXIT_FAIL, "%s", strerror(ENOMEM));
-	}
-	m->v[m->n++] = (struct batch){ pos, b->base_offset, b->last_offset,
-	    b->max_timestamp };
-}
-
 /* Does the next batch start at pos?  (At the end counts as yes.) */
 static int
 plausible(struct src *s, off_t pos)
@@ -349,11 +328,13 @@ plausible(struct src *s, off_t pos)
 /*
  * Walks the .log open in s, whose base offset (from its name) is base:
  * prints each batch (and its records with -r) if print is set, and
- * damage where it is found; notes the valid batches in m.  Batches at or
- * past the committed end offset end are an uncommitted tail.
+ * damage where it is found; hands the valid batches to x, if not NULL,
+ * to check the indexes against.  Batches at or past the committed end
+ * offset end are an uncommitted tail.
  */
 static void
-walk_log(struct src *s, int64_t base, int64_t end, int print, struct map *m)
+walk_log(struct src *s, int64_t base, int64_t end, int print,
+    struct mq_ixcheck *x)
 {
 	struct mq_batch_info b;
 	const unsigned char *p;
@@ -363,7 +344,6 @@ walk_log(struct src *s, int64_t base, int64_t end, int print, struct map *m)
 	size_t got;
 	int rc;
 
-	m->size = s->size;
 	if (print) {
 		printf("Dumping %s\nLog starting offset: %" PRId64 "\n",
 		    s->path, base);
@@ -406,7 +386,8 @@ walk_log(struct src *s, int64_t base, int64_t end, int print, struct map *m)
 			}
 			if (print && opt.records && print_records(p, pos) != 0)
 				damaged = 1;
-			map_add(m, pos, &b);
+			if (x != NULL)
+				mq_ixcheck_batch(x, pos, &b);
 			prev = b.last_offset;
 			next = b.last_offset + 1;
 			pos += b.length;
@@ -457,88 +438,50 @@ walk_log(struct src *s, int64_t base, int64_t end, int print, struct map *m)
 	}
 }
 
-/* Finds the valid batch starting at pos; NULL if none does. */
-static const struct batch *
-at_pos(const struct map *m, int64_t pos)
-{
-	size_t lo = 0, hi = m->n, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (m->v[mid].pos == pos)
-			return &m->v[mid];
-		if (m->v[mid].pos < pos)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-/* Finds the valid batch whose last offset is off; NULL if none. */
-static const struct batch *
-by_last(const struct map *m, int64_t off)
-{
-	size_t lo = 0, hi = m->n, mid, i;
-
-	/* Batches are in position order and, unless damaged, in offset
-	 * order too: search, and look at them all if that fails. */
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (m->v[mid].last < off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < m->n && m->v[lo].last == off)
-		return &m->v[lo];
-	for (i = 0; i < m->n; i++)
-		if (m->v[i].last == off)
-			return &m->v[i];
-	return NULL;
-}
+/* Where --verify-index prints an index's problems. */
+struct mismatches {
+	const char *path;
+	size_t	n;
+};
 
 /* Prints the "Mismatches in" header once per file, then one problem. */
 static void
-mismatch(const char *path, int *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-mismatch(const char *path, int *n, const char *fmt, ...)
+mismatch(void *arg, const char *msg)
 {
-	va_list ap;
+	struct mismatches *mm = arg;
 
-	if ((*n)++ == 0)
-		printf("Mismatches in :%s\n", path);
-	fputs("  ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
+	if (mm->n++ == 0)
+		printf("Mismatches in :%s\n", mm->path);
+	printf("  %s\n", msg);
 	damaged = 1;
 }
 
 /*
- * Dumps (or with -c checks against m) the index open in s, of kind k
- * and base offset base.  end is the committed end offset: entries at or
- * past it belong to a write in progress and are not checked.
+ * Dumps the index open in s, of kind k and base offset base; or with x
+ * (--verify-index), which holds its entries and was fed the valid
+ * batches of its log (logsize bytes), checks them.  end is the
+ * committed end offset: entries at or past it belong to a write in
+ * progress and are not checked.
  */
 static void
 walk_index(struct src *s, enum kind k, int64_t base, int64_t end,
-    const struct map *m)
+    const struct mq_ixcheck *x, int64_t logsize)
 {
 	size_t esize = k == K_INDEX ? IDX_ENTRY : TIDX_ENTRY, got;
-	int64_t i, n = s->size / (off_t)esize, rel, pos, ts;
-	int64_t pts = INT64_MIN, poff = -1, ppos = -1;
-	const struct batch *b;
+	struct mismatches mm = { s->path, 0 };
+	int64_t i, n = s->size / (off_t)esize;
 	const unsigned char *p;
-	int bad = 0;
 
 	printf("Dumping %s\n", s->path);
 	if (s->size == 0) {
 		printf("%s is empty.\n", s->path);
-		if (m != NULL)
+		if (x != NULL)
+			printf("%s passed sanity check.\n", s->path);
+		return;
+	}
+	if (x != NULL) {
+		if (mq_ixcheck_report(x, k == K_INDEX ? MQ_INDEX_OFFSET :
+		    MQ_INDEX_TIME, logsize, end, mismatch, &mm) == 0)
 			printf("%s passed sanity check.\n", s->path);
 		return;
 	}
@@ -548,87 +491,36 @@ walk_index(struct src *s, enum kind k, int64_t base, int64_t end,
 			return;
 		if (got < esize)
 			break;
-		if (k == K_INDEX) {
-			rel = (int32_t)be32(p);
-			pos = be32(p + 4);
-			ts = 0;
-		} else {
-			ts = (int64_t)be64(p);
-			rel = (int32_t)be32(p + 8);
-			pos = -1;
-		}
-		if (m == NULL) {
-			if (k == K_INDEX)
-				printf("offset: %" PRId64 " position: %" PRId64
-				    "\n", base + rel, pos);
-			else
-				printf("timestamp: %" PRId64 " offset: %" PRId64
-				    "\n", ts, base + rel);
-			continue;
-		}
-		if (base + rel >= end)
-			continue;
-		if (rel < 0) {
-			mismatch(s->path, &bad, "entry %" PRId64 ": offset %"
-			    PRId64 " is below the segment's base offset", i,
-			    base + rel);
-			continue;
-		}
-		if (k == K_INDEX) {
-			if (base + rel <= poff || pos <= ppos)
-				mismatch(s->path, &bad, "entry %" PRId64
-				    ": offset %" PRId64 " position %" PRId64
-				    ": not above the entry before (offset %"
-				    PRId64 " position %" PRId64 ")", i,
-				    base + rel, pos, poff, ppos);
-			poff = base + rel;
-			ppos = pos;
-			if (pos >= m->size)
-				mismatch(s->path, &bad, "entry %" PRId64
-				    ": offset %" PRId64 " position %" PRId64
-				    ": past the end of the log (%" PRId64
-				    " bytes)", i, base + rel, pos, m->size);
-			else if ((b = at_pos(m, pos)) == NULL)
-				mismatch(s->path, &bad, "entry %" PRId64
-				    ": offset %" PRId64 " position %" PRId64
-				    ": not the start of a valid batch", i,
-				    base + rel, pos);
-			else if (b->last != base + rel)
-				mismatch(s->path, &bad, "entry %" PRId64
-				    ": Index offset: %" PRId64 ", log offset: %"
-				    PRId64, i, base + rel, b->last);
-		} else {
-			if (ts <= pts || base + rel < poff)
-				mismatch(s->path, &bad, "entry %" PRId64
-				    ": timestamp %" PRId64 " offset %" PRId64
-				    ": out of order (after timestamp %" PRId64
-				    " offset %" PRId64 ")", i, ts, base + rel,
-				    pts, poff);
-			pts = ts;
-			poff = base + rel;
-			if ((b = by_last(m, base + rel)) == NULL)
-				mismatch(s->path, &bad, "entry %" PRId64
-				    ": timestamp %" PRId64 " offset %" PRId64
-				    ": no valid batch ends at that offset", i,
-				    ts, base + rel);
-			else if (b->maxts != ts)
-				mismatch(s->path, &bad, "entry %" PRId64
-				    ": Index timestamp: %" PRId64 ", log "
-				    "timestamp: %" PRId64, i, ts, b->maxts);
-		}
+		if (k == K_INDEX)
+			printf("offset: %" PRId64 " position: %" PRIu32 "\n",
+			    base + (int32_t)be32(p), be32(p + 4));
+		else
+			printf("timestamp: %" PRId64 " offset: %" PRId64 "\n",
+			    (int64_t)be64(p), base + (int32_t)be32(p + 8));
 	}
 	if (s->size % (off_t)esize != 0) {
 		damaged = 1;
-		if (m != NULL)
-			mismatch(s->path, &bad, "%jd bytes at the end are not "
-			    "a whole entry", (intmax_t)(s->size %
-			    (off_t)esize));
-		else
-			printf("Found %jd invalid bytes at the end of %s\n",
-			    (intmax_t)(s->size % (off_t)esize), s->path);
+		printf("Found %jd invalid bytes at the end of %s\n",
+		    (intmax_t)(s->size % (off_t)esize), s->path);
 	}
-	if (m != NULL && bad == 0)
-		printf("%s passed sanity check.\n", s->path);
+}
+
+/*
+ * Loads the index open in s into ix for --verify-index; one that cannot
+ * be read is closed, not checked.
+ */
+static void
+load_index(struct src *s, enum kind k)
+{
+	int rc;
+
+	rc = mq_ixcheck_load(ix, k == K_INDEX ? MQ_INDEX_OFFSET :
+	    MQ_INDEX_TIME, s->fd, -1);
+	if (rc != 0) {
+		warnmsg("%s: %s", s->path, strerror(rc));
+		failed = 1;
+		src_close(s);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -711,7 +603,6 @@ static void
 dump_file(const struct operand *o)
 {
 	struct src s = { .fd = -1 }, ls = { .fd = -1 };
-	struct map m = { 0 };
 	char *logpath;
 	size_t len;
 
@@ -719,9 +610,9 @@ dump_file(const struct operand *o)
 	if ((s.fd = open_file(AT_FDCWD, o->arg, o->arg, 0, &s.size)) == -1)
 		return;
 	if (o->kind == K_LOG) {
-		walk_log(&s, o->base, NOEND, 1, &m);
+		walk_log(&s, o->base, NOEND, 1, NULL);
 	} else if (!opt.verify) {
-		walk_index(&s, o->kind, o->base, NOEND, NULL);
+		walk_index(&s, o->kind, o->base, NOEND, NULL, 0);
 	} else {
 		/* The log beside it, to check the entries against. */
 		len = strlen(o->arg) - strlen(kind_ext[o->kind]);
@@ -732,56 +623,70 @@ dump_file(const struct operand *o)
 		ls.path = logpath;
 		if ((ls.fd = open_file(AT_FDCWD, logpath, logpath, 0,
 		    &ls.size)) != -1) {
-			walk_log(&ls, o->base, NOEND, 0, &m);
-			walk_index(&s, o->kind, o->base, NOEND, &m);
+			mq_ixcheck_start(ix, o->base);
+			load_index(&s, o->kind);
+			walk_log(&ls, o->base, NOEND, 0, ix);
+			if (s.fd != -1)
+				walk_index(&s, o->kind, o->base, NOEND, ix,
+				    ls.size);
 		} else
 			warnmsg("%s: cannot verify without its log", o->arg);
 		src_close(&ls);
 		free(logpath);
 	}
-	free(m.v);
 	src_close(&s);
+}
+
+/*
+ * Opens file k of segment base of a partition (dirfd) into s, its path
+ * in path (4096 bytes).  Returns 0, or -1 after a warning.
+ */
+static int
+open_seg(struct mq_topic *t, int part, int dirfd, int64_t base, enum kind k,
+    struct src *s, char *path)
+{
+	if (mq_segment_path(t, part, base, kind_ext[k], path, 4096) != 0)
+		die(EXIT_FAIL, "%020" PRId64 "%s: %s", base, kind_ext[k],
+		    strerror(ENAMETOOLONG));
+	/* The file readers read, which a compaction cut short may have
+	 * named .swap. */
+	s->path = path;
+	s->fd = open_file(dirfd, strrchr(path, '/') + 1, path, 1, &s->size);
+	return s->fd == -1 ? -1 : 0;
 }
 
 /*
  * Dumps one segment of a partition (dirfd) and, with -i or -c, its
  * indexes.  end is the partition's committed end offset: batches at or
- * past it are a write in progress.
+ * past it are a write in progress.  For -c the indexes are loaded
+ * before the log is walked, so that the walk can check them.
  */
 static void
 dump_segment(struct mq_topic *t, int part, int dirfd, int64_t base,
     int64_t end)
 {
-	struct src s = { .fd = -1 };
-	struct map m = { 0 };
-	char path[4096];
-	const char *name;
-	int k;
+	struct src s[3] = { { .fd = -1 }, { .fd = -1 }, { .fd = -1 } };
+	char path[3][4096];
+	int k, files = opt.indexes || opt.verify ? 3 : 1;
 
-	for (k = K_LOG; k <= K_TIMEINDEX; k++) {
-		if (k != K_LOG && !opt.indexes && !opt.verify)
-			break;
-		if (mq_segment_path(t, part, base, kind_ext[k], path,
-		    sizeof(path)) != 0)
-			die(EXIT_FAIL, "%020" PRId64 "%s: %s", base, kind_ext[k],
-			    strerror(ENAMETOOLONG));
-		/* The file readers read, which a compaction cut short
-		 * may have named .swap. */
-		name = strrchr(path, '/') + 1;
-		s.path = path;
-		if ((s.fd = open_file(dirfd, name, path, 1, &s.size)) == -1) {
-			if (k == K_LOG)
-				break;
-			continue;
-		}
-		if (k == K_LOG)
-			walk_log(&s, base, end, 1, &m);
-		else
-			walk_index(&s, (enum kind)k, base, end, opt.verify ?
-			    &m : NULL);
-		src_close(&s);
+	if (open_seg(t, part, dirfd, base, K_LOG, &s[K_LOG],
+	    path[K_LOG]) == -1)
+		return;
+	for (k = K_INDEX; k < files; k++)
+		open_seg(t, part, dirfd, base, (enum kind)k, &s[k], path[k]);
+	if (opt.verify) {
+		mq_ixcheck_start(ix, base);
+		for (k = K_INDEX; k < files; k++)
+			if (s[k].fd != -1)
+				load_index(&s[k], (enum kind)k);
 	}
-	free(m.v);
+	walk_log(&s[K_LOG], base, end, 1, opt.verify ? ix : NULL);
+	for (k = K_INDEX; k < files; k++)
+		if (s[k].fd != -1)
+			walk_index(&s[k], (enum kind)k, base, end, opt.verify ?
+			    ix : NULL, s[K_LOG].size);
+	for (k = K_LOG; k < files; k++)
+		src_close(&s[k]);
 }
 
 /* Dumps a partition's segments in offset order. */
@@ -862,6 +767,8 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc == 0)
 		usage_error(usage_str, "no file or topic given");
+	if (opt.verify && mq_ixcheck_open(&ix) != 0)
+		die(EXIT_FAIL, "%s", strerror(ENOMEM));
 	if ((ops = calloc((size_t)argc, sizeof(*ops))) == NULL)
 		die(EXIT_FAIL, "%s", strerror(ENOMEM));
 	for (k = 0; k < argc; k++)
@@ -883,6 +790,7 @@ main(int argc, char *argv[])
 		if (ops[k].t != NULL)
 			mq_topic_close(ops[k].t);
 	free(ops);
+	mq_ixcheck_close(ix);
 	if (l != NULL)
 		mq_log_close(l);
 	if (fflush(stdout) == EOF || ferror(stdout))

@@ -21,6 +21,7 @@ static const struct {
 	const char *name, *what;
 } cmds[] = {
 	{ "alter",	"add partitions to topics, set and unset their configs" },
+	{ "check",	"verify a log directory; with --repair mend it" },
 	{ "clean",	"apply retention and compaction; delete records" },
 	{ "consume",	"write a topic's records to stdout" },
 	{ "create",	"create topics" },

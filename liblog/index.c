@@ -85,6 +85,7 @@ index_rebuild(int logfd, int64_t base, int64_t size, int64_t interval,
 	struct mq_batch_info info;
 	const unsigned char *b;
 	struct segscan sc;
+	int64_t prev = base - 1;
 	int rc, bad;
 
 	index_reset(st);
@@ -92,10 +93,19 @@ index_rebuild(int logfd, int64_t base, int64_t size, int64_t interval,
 	if ((rc = segscan_init(&sc, logfd, 0, size)) != 0)
 		return rc;
 	while ((rc = segscan_next(&sc, &b, &info, why)) == 1) {
+		st->hw_pos = sc.pos;
+		/*
+		 * Entries rise and hold offsets relative to base in 32 bits:
+		 * a batch out of that order (its baseOffset is outside the
+		 * CRC, so damage can move it) gets none.
+		 */
+		if (info.base_offset <= prev ||
+		    info.last_offset - base > INT32_MAX)
+			continue;
+		prev = info.last_offset;
 		if ((rc = index_note(st, base, interval, &idx, &tidx, sc.at,
 		    info.last_offset, info.max_timestamp)) != 0)
 			break;
-		st->hw_pos = sc.pos;
 	}
 	*valid = sc.at;
 	segscan_free(&sc);

@@ -290,6 +290,8 @@ struct segscan {
 int segscan_init(struct segscan *s, int fd, int64_t pos, int64_t end);
 int segscan_next(struct segscan *s, const unsigned char **batch,
     struct mq_batch_info *info, const char **why);
+/* Goes on from pos: past damage the caller has measured (mq-check). */
+void segscan_seek(struct segscan *s, int64_t pos);
 void segscan_free(struct segscan *s);
 
 /*
@@ -439,6 +441,96 @@ void part_unlock(int dirfd);
  * exclusively, or shared without repair.
  */
 int compact_recover(int dirfd, int repair, const char **what);
+
+/* ------------------------- Checking (check*.c) ---------------------- */
+
+#define CHECK_TMP	"+repair."	/* a repair's files: never a segment's
+					   name */
+
+struct check_bad;			/* checkseg.c's */
+struct check_odd;
+
+struct mq_check {
+	struct mq_log *l;
+	int	flags;
+	mq_problem_fn *fn;
+	void	*arg;
+	struct mq_ixcheck *ix;
+	struct check_bad *bad;		/* damage the last scan found */
+	size_t	nbad, badcap;
+	struct check_odd *odd;		/* valid batches out of place */
+	size_t	nodd, oddcap;
+	unsigned char *buf;		/* for copying segments */
+	struct mq_check_counts n;
+	const char *prefix;		/* "TOPIC-P: ", as notices start */
+	char	file[PATH_MAX];		/* the problem's file */
+	char	notes[512];		/* notices caught from an appender */
+};
+
+/* A partition being checked. */
+struct check_part {
+	struct mq_check *c;
+	struct mq_topic *t;
+	int	part;
+	int	dirfd, statefd;
+	char	name[MQ_TOPIC_MAX + 16];	/* TOPIC-P */
+	char	prefix[MQ_TOPIC_MAX + 18];	/* "TOPIC-P: " */
+	char	rel[2 * MQ_TOPIC_MAX + 40];	/* topics/TOPIC/TOPIC-P */
+	struct pstate st;
+	int	strc;			/* what reading partition.state gave */
+	int64_t	*bases;			/* segments: regular .log files */
+	size_t	n;
+	int64_t	active;			/* the active segment; -1 for none */
+	char	unusable[96];		/* why st cannot be trusted; "" if it
+					   can */
+};
+
+static inline int
+check_repairing(const struct mq_check *c)
+{
+	return c->flags & MQ_CHECK_REPAIR;
+}
+
+static inline int
+check_forcing(const struct mq_check *c)
+{
+	return (c->flags & (MQ_CHECK_REPAIR | MQ_CHECK_FORCE)) ==
+	    (MQ_CHECK_REPAIR | MQ_CHECK_FORCE);
+}
+
+/* check.c: the problem's file, relative to the log directory. */
+void check_file(struct mq_check *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Hands one problem about the file to the caller, and counts it. */
+void check_report(struct mq_check *c, int kind, int64_t pos, int fix,
+    const char *done, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* "offsets 4-7", "offset 4", "offsets from 4 on" (last INT64_MAX). */
+const char *check_offsets(char *buf, size_t size, int64_t first,
+    int64_t last);
+
+/*
+ * partition.state and the segment list, consistent with each other;
+ * pc->unusable says why the state cannot be trusted, if it cannot.
+ */
+int check_snapshot(struct check_part *pc);
+
+/*
+ * Is a writer at work (it holds the append lock, or has published since
+ * the snapshot), so that what lies past the committed end is its?
+ */
+int check_busy(struct check_part *pc);
+
+/* The append lock, and writing partition.state durably under it. */
+int check_lock(struct check_part *pc);
+int check_publish(struct check_part *pc, const struct pstate *st);
+
+/* checkseg.c: segment i (sealed), the active segment, a new state. */
+int check_sealed(struct check_part *pc, size_t i, const char *where);
+int check_active(struct check_part *pc);
+int check_rebuild_state(struct check_part *pc, int64_t *hw);
 
 /* ------------------------- Shared internals ------------------------- */
 

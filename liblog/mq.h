@@ -752,6 +752,147 @@ int mq_frame_decode(const void *buf, size_t len, size_t *used,
     struct mq_decoded *d, const char **why);
 
 /* ------------------------------------------------------------------ */
+/* Checking                                                            */
+
+/*
+ * Index verification, shared by mq-check and mq-dump --verify-index:
+ * load a segment's index entries, feed in the segment's valid batches in
+ * file order, then ask which entries disagree with them.  An offset
+ * index entry must sit at the start of a valid batch and hold its last
+ * offset; a time index entry must name the last offset of a valid batch
+ * and hold its largest timestamp; both must rise.  Memory is the size
+ * of the indexes, not of the segment.  A handle checks one segment at a
+ * time and is reused for the next.
+ */
+enum mq_index_kind { MQ_INDEX_OFFSET = 0, MQ_INDEX_TIME = 1 };
+
+struct mq_ixcheck;
+
+/* Returns 0 or ENOMEM. */
+int mq_ixcheck_open(struct mq_ixcheck **xp);
+void mq_ixcheck_close(struct mq_ixcheck *x);
+
+/* Starts on the segment of base offset base, with no entries loaded. */
+void mq_ixcheck_start(struct mq_ixcheck *x, int64_t base);
+
+/*
+ * Loads the entries of the index of kind open as fd: the first count,
+ * or all with count -1.  With -1, bytes past the last whole entry are a
+ * mismatch; with a count (an active segment's index, which the writer
+ * may be extending), entries past it are not looked at and fewer than
+ * count are a mismatch.  Returns 0 or errno.
+ */
+int mq_ixcheck_load(struct mq_ixcheck *x, int kind, int fd, int64_t count);
+
+/* Notes a valid batch of the segment, at file position pos. */
+void mq_ixcheck_batch(struct mq_ixcheck *x, int64_t pos,
+    const struct mq_batch_info *b);
+
+typedef void mq_mismatch_fn(void *arg, const char *msg);
+
+/*
+ * Calls fn, in entry order, once per problem with the loaded index of
+ * kind, with one line such as "entry 3: Index offset: 9, log offset:
+ * 11".  logsize is the segment's size; entries for offsets at or past
+ * end (a committed end offset, INT64_MAX for none) are not judged.
+ * Returns the number of problems.
+ */
+size_t mq_ixcheck_report(const struct mq_ixcheck *x, int kind,
+    int64_t logsize, int64_t end, mq_mismatch_fn *fn, void *arg);
+
+/*
+ * Checking a whole log directory (mq-check): every segment's batches
+ * (CRCs, lengths, offsets rising within and across segments), the
+ * indexes, partition.state against the segments, the topics' configs,
+ * the groups' state, and what operations cut short left behind.  Each
+ * problem goes to a callback; nothing is printed.  Partitions are
+ * read beside live producers and consumers without blocking them.
+ *
+ * With MQ_CHECK_REPAIR what can be fixed without removing anything that
+ * validates is fixed: torn tails cut (as the next writer would),
+ * indexes and partition.state rebuilt, leftovers removed.  Damage inside
+ * sealed or synced data is only reported, unless MQ_CHECK_FORCE is set
+ * too: then a bad batch whose length leads to the next batch is removed
+ * alone, other damage cuts the segment there, and the offsets lost are
+ * reported.  Offsets are never handed out twice: a forced repair leaves
+ * a gap rather than lower the end offset.
+ */
+#define MQ_CHECK_REPAIR	0x1
+#define MQ_CHECK_FORCE	0x2
+
+enum mq_problem_kind {
+	MQ_PROBLEM_TAIL = 1,	/* a torn or unpublished tail, a roll cut
+				   short: what the next writer would fix */
+	MQ_PROBLEM_STATE,	/* partition.state lost or at odds with the
+				   segments */
+	MQ_PROBLEM_INDEX,	/* an index that disagrees with its segment */
+	MQ_PROBLEM_DAMAGE,	/* damage inside sealed or synced data */
+	MQ_PROBLEM_CONFIG,	/* a bad topic.yaml, a missing partition */
+	MQ_PROBLEM_GROUP,	/* damaged consumer group state */
+	MQ_PROBLEM_LEFTOVER,	/* what an operation cut short left: no
+				   damage */
+	MQ_PROBLEM_NOTE		/* worth knowing, nothing wrong */
+};
+
+struct mq_problem {
+	int	kind;		/* enum mq_problem_kind */
+	const char *file;	/* relative to the log directory */
+	int64_t	pos;		/* byte position in file; -1 when none */
+	const char *what;	/* what is wrong: one line */
+	int	fix;		/* the MQ_CHECK_* flags that repair it; 0 when
+				   only a person can */
+	const char *done;	/* what was repaired; NULL when nothing was */
+};
+
+/* Called once per problem; p and its strings last until it returns. */
+typedef void mq_problem_fn(void *arg, const struct mq_problem *p);
+
+struct mq_check;
+
+/* What a check has looked at and found so far. */
+struct mq_check_counts {
+	size_t	topics, partitions, segments, groups;
+	size_t	problems;
+	size_t	repaired;
+	size_t	left;		/* not repaired, and neither leftovers
+				   nor notes: damage still there */
+};
+
+/*
+ * Starts a check of log l with flags (MQ_CHECK_*), reporting to fn.
+ * Returns 0 or ENOMEM.
+ */
+int mq_check_open(struct mq_log *l, int flags, mq_problem_fn *fn,
+    void *arg, struct mq_check **cp);
+void mq_check_close(struct mq_check *c);
+
+/*
+ * Checks topic's partition part, or with part -1 all of them and what
+ * an alter cut short left in the topic.  A bad topic.yaml or a missing
+ * partition directory is a problem, not an error.  Returns 0, errno,
+ * MQ_EBADNAME, MQ_ENOTOPIC or MQ_EBADPART (the detail says which).
+ */
+int mq_check_topic(struct mq_check *c, const char *topic, int part);
+
+/*
+ * Checks group's state: every commit decodes (two damaged slots are
+ * damage; a forced repair clears them, so the partition counts as
+ * never committed), whole slots, and commits past a partition's end or
+ * for topics that no longer exist (notes).  Returns 0, errno,
+ * MQ_EBADGROUP or MQ_ENOGROUP.
+ */
+int mq_check_group(struct mq_check *c, const char *group);
+
+/*
+ * Checks for creates and deletes cut short (topics/+new.*, topics/+del.*,
+ * groups/+del.*); a create still running is left alone.  Returns 0 or
+ * errno.
+ */
+int mq_check_leftovers(struct mq_check *c);
+
+void mq_check_counts(const struct mq_check *c, struct mq_check_counts *n);
+
+/* ------------------------------------------------------------------ */
 /* Utilities                                                           */
 
 /* CRC-32C (Castagnoli), hardware where the CPU has it. */

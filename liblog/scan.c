@@ -30,6 +30,13 @@ segscan_init(struct segscan *s, int fd, int64_t pos, int64_t end)
 }
 
 void
+segscan_seek(struct segscan *s, int64_t pos)
+{
+	s->pos = s->at = pos;
+	s->have = s->off = 0;
+}
+
+void
 segscan_free(struct segscan *s)
 {
 	free(s->buf);

@@ -299,6 +299,12 @@ mq_topic_create(struct mq_log *l, const char *name, int partitions,
 		rc = errno;
 		goto fail;
 	}
+	/*
+	 * Held until the rename: mq-check takes a +new.* it can lock for
+	 * a create cut short, and one it cannot for a create at work.
+	 */
+	while (flock(fd, LOCK_EX) == -1 && errno == EINTR)
+		;
 	{
 		int cfd = openat(fd, TOPIC_CONF, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0666);
