@@ -106,7 +106,7 @@ catch_note(void *arg, const char *msg)
 static int
 regular(struct check_part *pc, int64_t base, struct stat *sb)
 {
-	char name[32];
+	char name[SEGNAME_SIZE];
 
 	seg_name(name, base, ".log");
 	return fstatat(pc->dirfd, name, sb, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -119,7 +119,7 @@ strays(struct check_part *pc)
 {
 	struct mq_check *c = pc->c;
 	struct stat sb;
-	char name[32];
+	char name[SEGNAME_SIZE];
 	int64_t *bases;
 	size_t n, i;
 	int rc;
@@ -152,7 +152,7 @@ check_snapshot(struct check_part *pc)
 {
 	struct pstate first;
 	struct stat sb;
-	char name[32];
+	char name[SEGNAME_SIZE];
 	size_t i, k;
 	int rc, tries;
 
@@ -300,7 +300,7 @@ newer_empties(struct check_part *pc)
 	struct mq_check *c = pc->c;
 	struct pstate st;
 	struct stat sb;
-	char name[32];
+	char name[SEGNAME_SIZE];
 	size_t i;
 	int rc, gone;
 

@@ -255,10 +255,12 @@ open_log(struct check_part *pc, int64_t base, int *fd, int64_t *size)
 {
 	struct mq_check *c = pc->c;
 	struct stat sb;
-	char name[32];
+	char name[SEGNAME_SIZE];
 	int rc;
 
-	seg_name(name, base, ".log");
+	/* What readers read: a compaction cut short past its commit
+	 * point is the cleaner's to finish, its .swap copy what counts. */
+	seg_view_name(pc->dirfd, base, ".log", name);
 	check_file(c, "%s/%s", pc->rel, name);
 	*fd = openat(pc->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
 	    O_NONBLOCK);
@@ -296,13 +298,13 @@ load_indexes(struct check_part *pc, int64_t base, const int64_t count[2],
     struct ixmsgs *m, int64_t over[2])
 {
 	struct stat sb;
-	char name[32];
+	char name[SEGNAME_SIZE];
 	int k, fd, rc;
 
 	mq_ixcheck_start(pc->c->ix, base);
 	for (k = 0; k < 2; k++) {
 		m->msg[k][0] = '\0';
-		seg_name(name, base, idx_ext[k]);
+		seg_view_name(pc->dirfd, base, idx_ext[k], name);
 		fd = openat(pc->dirfd, name, O_RDONLY | O_NOFOLLOW |
 		    O_CLOEXEC | O_NONBLOCK);
 		if (fd == -1 && (errno == ENOENT || errno == ELOOP)) {
@@ -361,7 +363,7 @@ static void
 report_indexes(struct check_part *pc, int64_t base, const struct ixmsgs *m,
     int rebuilt)
 {
-	char name[32];
+	char name[SEGNAME_SIZE];
 	int k;
 
 	for (k = 0; k < 2; k++) {
@@ -402,7 +404,7 @@ build_indexes(struct check_part *pc, int64_t base, int logfd, int64_t size,
 {
 	struct pstate st;
 	const char *why;
-	char name[32];
+	char name[SEGNAME_SIZE];
 	int64_t valid;
 	int rc = 0, k;
 
@@ -430,7 +432,7 @@ build_indexes(struct check_part *pc, int64_t base, int logfd, int64_t size,
 static int
 place_indexes(struct check_part *pc, int64_t base, const struct newidx *ni)
 {
-	char name[32];
+	char name[SEGNAME_SIZE];
 	int k;
 
 	for (k = 0; k < 2; k++) {
@@ -462,7 +464,7 @@ drop_indexes(struct check_part *pc, struct newidx *ni)
 static int
 empty_indexes(struct check_part *pc, int64_t base)
 {
-	char name[32];
+	char name[SEGNAME_SIZE];
 	int k, fd, rc;
 
 	for (k = 0; k < 2; k++) {
@@ -843,7 +845,7 @@ settle(struct check_part *pc, int64_t cut, int64_t pos, int64_t hw)
 {
 	struct pstate st = pc->st;
 	struct stat sb;
-	char name[32];
+	char name[SEGNAME_SIZE];
 	int fds[3], rc, i;
 
 	/* An index that is a symbolic link goes; missing ones are made. */
