@@ -72,26 +72,6 @@ print_problem(void *arg, const struct mq_problem *p)
 	putchar('\n');
 }
 
-/* Parses TOPIC[:PARTITION]; a bad one is a usage error. */
-static void
-parse_operand(struct operand *o, char *arg)
-{
-	const char *why;
-	char *colon;
-	int64_t part = -1;
-
-	if ((colon = strchr(arg, ':')) != NULL) {
-		*colon = '\0';
-		if (parse_int64(colon + 1, 0, MQ_PARTITIONS_MAX - 1, &part,
-		    &why) != 0)
-			usage_error(usage_str, "%s: bad partition '%s': %s "
-			    "(expected topic:N)", arg, colon + 1, why);
-	}
-	check_name(arg);
-	o->name = arg;
-	o->part = (int)part;
-}
-
 /*
  * A partition a topic does not have is a usage error, found before
  * anything is checked or repaired.  A topic that does not open is left
@@ -198,8 +178,10 @@ main(int argc, char *argv[])
 		flags |= MQ_CHECK_FORCE;
 	if ((ops = calloc((size_t)argc + 1, sizeof(*ops))) == NULL)
 		die(EXIT_FAIL, "%s", strerror(ENOMEM));
-	for (i = 0; i < argc; i++)
-		parse_operand(&ops[i], argv[i]);
+	for (i = 0; i < argc; i++) {
+		topic_part(usage_str, argv[i], &ops[i].part);
+		ops[i].name = argv[i];
+	}
 
 	l = open_log(dir, 0);
 	check_partitions(l, ops, argc);

@@ -400,10 +400,14 @@ partition_leftovers(struct check_part *pc)
 	check_file(c, "%s", pc->rel);
 	if ((rc = compact_recover(pc->dirfd, repair, &what)) != 0)
 		return log_fail(c->l, rc, "%s: %s", pc->rel, strerror(rc));
+	/* Readers see the old log or the new one meanwhile. */
 	if (what != NULL)
-		check_report(c, MQ_PROBLEM_LEFTOVER, -1, MQ_CHECK_REPAIR,
-		    repair ? what : NULL, "a compaction cut short%s%s",
-		    repair ? "" : ": a repair ", repair ? "" : what);
+		check_report(c, MQ_PROBLEM_LEFTOVER, -1, repair ?
+		    MQ_CHECK_REPAIR : 0, repair ? what : NULL,
+		    "a compaction cut short%s", repair ? "" :
+		    strcmp(what, "would finish") == 0 ? ": the next mq-clean, "
+		    "or --repair, finishes it" : ": the next mq-clean, or "
+		    "--repair, undoes it");
 	if ((dir = dir_stream(pc->dirfd)) == NULL)
 		return log_fail(c->l, errno, "%s: %s", pc->rel,
 		    strerror(errno));

@@ -513,7 +513,7 @@ groups/g/small/offsets: position 0: partition 0: committed offset 30 is past the
 	same "$stderr" "mq-check: t: partition 1: no such partition (the topic has 1)"
 	run --separate-stderr mq-check --repair --force t:x
 	[ "$status" -eq 2 ]
-	[[ "$stderr" == "mq-check: t: bad partition 'x': not a number"* ]]
+	[[ "$stderr" == "mq-check: t:x: bad partition 'x': not a number"* ]]
 	run --separate-stderr mq-check --repair --force ../x
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == "mq-check: '../x': invalid topic name"* ]]
