@@ -298,6 +298,20 @@ check_newer(struct mq_appender *a, int full, int *rebuilt)
 	return 0;
 }
 
+/* Does a valid batch start at pos?  1, 0, or an error. */
+static int
+batch_at(struct segscan *sc, int64_t pos)
+{
+	struct mq_batch_info info;
+	const unsigned char *b;
+	const char *why;
+
+	if (pos >= sc->end)
+		return 0;
+	segscan_seek(sc, pos);
+	return segscan_next(sc, &b, &info, &why);
+}
+
 /*
  * A dead writer left the active segment longer than its committed size
  * (it died between write and publish) or the segment is shorter (a power
@@ -306,7 +320,7 @@ check_newer(struct mq_appender *a, int full, int *rebuilt)
  * and publish.  Nothing that validates is removed.
  */
 static int
-recover(struct mq_appender *a, int64_t size)
+recover(struct mq_appender *a, int64_t size, int unknown)
 {
 	struct mq_batch_info info;
 	const char *why = "torn batch";
@@ -345,13 +359,21 @@ recover(struct mq_appender *a, int64_t size)
 	at = sc.at;			/* where the kept batches end */
 	if (rc != 1 && rc != 0 && rc != MQ_ECORRUPT)
 		err = rc;
+	/*
+	 * A rebuilt state no longer says what was synced: damage that a
+	 * valid batch follows is no torn tail.
+	 */
+	if (rc == MQ_ECORRUPT && unknown && info.length > 0 &&
+	    batch_at(&sc, at + info.length) == 1)
+		synced = INT64_MAX;
 	segscan_free(&sc);
 	if (err != 0)
 		return fail(a, err, "recovery");
 	if (a->leo < synced)
-		return log_fail(a->l, MQ_ECORRUPT, "%s: damage inside synced "
-		    "data at position %lld of %s (%s): not cut, run mq-check",
-		    a->name, (long long)at, seg, why);
+		return log_fail(a->l, MQ_ECORRUPT, "%s: damage inside %s "
+		    "at position %lld of %s (%s): not cut, run mq-check",
+		    a->name, synced == INT64_MAX ? "data valid batches follow" :
+		    "synced data", (long long)at, seg, why);
 	a->pos = a->run_pos = at;
 	if (at < size) {
 		if (ftruncate(a->fds[0], (off_t)at) == -1)
@@ -399,7 +421,7 @@ begin(struct mq_appender *a)
 {
 	struct stat sb;
 	char seg[SEGNAME_SIZE];
-	int rc, rebuilt;
+	int rc, rebuilt, unknown = 0;
 
 	if ((rc = lock_exclusive(a->statefd)) != 0)
 		return fail(a, rc, "lock");
@@ -408,8 +430,8 @@ begin(struct mq_appender *a)
 		return log_fail(a->l, MQ_ENOTOPIC, "%s: topic deleted",
 		    a->name);
 	rc = pstate_read(a->statefd, &a->st);
-	if (rc == MQ_ESTATE)
-		rc = rebuild_state(a);
+	if (rc == MQ_ESTATE && (rc = rebuild_state(a)) == 0)
+		unknown = 1;
 	if (rc != 0)
 		return fail(a, rc, STATE_FILE);
 	for (;;) {
@@ -432,6 +454,7 @@ begin(struct mq_appender *a)
 		a->checked = 1;
 		if (!rebuilt)
 			break;
+		unknown = 1;
 	}
 	a->pub = a->st;
 	a->leo = a->st.hw_offset;
@@ -439,7 +462,7 @@ begin(struct mq_appender *a)
 	a->niov = 0;
 	a->idx.len = a->tidx.len = 0;
 	if (sb.st_size != a->st.hw_pos)
-		return recover(a, sb.st_size);
+		return recover(a, sb.st_size, unknown);
 	return 0;
 }
 

@@ -191,3 +191,19 @@ roll_killed() {
 	same "$output" ""
 	[[ "$stderr" == *"t-0: read: Input/output error"* ]]
 }
+
+@test "review: with partition.state lost, a producer cuts no valid batch after damage in the segment" {
+	make_topic t
+	d=$(pdir t)
+	for i in 1 2 3 4 5; do echo "r$i" | mq-produce t; done
+	S=$(fsize "$d/$seg0.log")
+	# A flipped byte in the second batch (each is 70 bytes), and the
+	# state that knew how much was synced is gone.
+	printf 'X' | dd of="$d/$seg0.log" bs=1 seek=100 conv=notrunc 2>/dev/null
+	head -c 128 /dev/urandom >"$d/partition.state"
+	run --separate-stderr mq-produce t <<<"new"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"run mq-check"* ]]
+	# Batches 3 to 5 validate: nothing of them is cut.
+	same "$(fsize "$d/$seg0.log")" "$S"
+}
