@@ -70,6 +70,11 @@ tests/unit/decode_offsets: tests/unit/decode_offsets.c tests/unit/ref.h \
 		$(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<
 
+# The timing helper of make bench (tests/bench/mqbench.c), not installed.
+tests/bench/mqbench: tests/bench/mqbench.c liblog/liblog.a $(FLAGS_STAMP)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< liblog/liblog.a \
+		$(YAML_LIBS)
+
 # The C unit tests, then every tests/*.bats file against the built
 # commands.  SANITIZE=1 runs it all under ASan and UBSan.
 check: all $(UNIT_BIN) tests/unit/decode_offsets
@@ -79,6 +84,12 @@ check: all $(UNIT_BIN) tests/unit/decode_offsets
 # group members killed at random); make check runs short ones.
 torture: all tests/unit/decode_offsets
 	MQ_TORTURE=1 PATH="$$(pwd)/cmd:$$PATH" bats -f torture tests/
+
+# The benchmark: one table of records/s, MB/s and ratios to cat and the
+# peers of ../shared/bench, against issue 6's targets (docs/bench.md).
+# BENCH_QUICK=1 is a smoke run; BENCH_RUNS=N sets the runs per figure.
+bench: all tests/bench/mqbench
+	tests/bench/run.sh
 
 $(FLAGS_STAMP): FORCE
 	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
@@ -105,8 +116,8 @@ uninstall:
 
 clean:
 	rm -f liblog/*.o liblog/liblog.a cmd/*.o $(CMD_BIN) $(UNIT_BIN) \
-		tests/unit/decode_offsets \
+		tests/unit/decode_offsets tests/bench/mqbench \
 		$(FLAGS_STAMP)
 
-.PHONY: all check torture demo lint install uninstall clean FORCE
+.PHONY: all bench check torture demo lint install uninstall clean FORCE
 .SECONDARY:
