@@ -111,6 +111,11 @@ share/examples/%: share/examples/%.c liblog/mq.h liblog/liblog.a \
 
 examples: $(EXAMPLES)
 
+# The timing helper of make bench (tests/bench/mqbench.c), not installed.
+tests/bench/mqbench: tests/bench/mqbench.c liblog/liblog.a $(FLAGS_STAMP)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< liblog/liblog.a \
+		$(YAML_LIBS)
+
 # The C unit tests, then every tests/*.bats file against the built
 # commands.  SANITIZE=1 runs it all under ASan and UBSan; MQ_CC lets the
 # install test build with the compiler the library was built with.
@@ -121,6 +126,12 @@ check: all $(UNIT_BIN) tests/unit/decode_offsets $(EXAMPLES)
 # group members killed at random); make check runs short ones.
 torture: all tests/unit/decode_offsets
 	MQ_TORTURE=1 PATH="$$(pwd)/cmd:$$PATH" bats -f torture tests/
+
+# The benchmark: one table of records/s, MB/s and ratios to cat and the
+# peers of ../shared/bench, against issue 6's targets (docs/bench.md).
+# BENCH_QUICK=1 is a smoke run; BENCH_RUNS=N sets the runs per figure.
+bench: all tests/bench/mqbench
+	tests/bench/run.sh
 
 $(FLAGS_STAMP): FORCE
 	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
@@ -214,7 +225,8 @@ uninstall:
 clean:
 	rm -f liblog/*.o liblog/liblog.a liblog/liblog.so* cmd/*.o \
 		$(CMD_BIN) $(UNIT_BIN) tests/unit/decode_offsets $(EXAMPLES) \
-		$(FLAGS_STAMP)
+		tests/bench/mqbench $(FLAGS_STAMP)
 
-.PHONY: all examples check torture demo lint install uninstall clean FORCE
+.PHONY: all bench examples check torture demo lint install uninstall \
+	clean FORCE
 .SECONDARY:
