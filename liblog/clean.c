@@ -94,9 +94,13 @@ rename_swap(int dirfd, int64_t base, const char *ext)
 int
 compact_recover(int dirfd, int repair, const char **what)
 {
+	struct leftover {
+		int64_t	base;
+		int	kind;
+	} *v = NULL, *nv;
 	struct dirent *d;
-	int64_t base, *found = NULL, *nf;
-	int *kinds = NULL, *nk, k, commit = 0, undo = 0, rc = 0;
+	int64_t base;
+	int k, commit = 0, undo = 0, rc = 0;
 	size_t n = 0, cap = 0, i;
 	char name[SEGNAME_SIZE];
 	DIR *dir;
@@ -109,19 +113,13 @@ compact_recover(int dirfd, int repair, const char **what)
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 8;
-			nf = realloc(found, cap * sizeof(*found));
-			nk = realloc(kinds, cap * sizeof(*kinds));
-			if (nf != NULL)
-				found = nf;
-			if (nk != NULL)
-				kinds = nk;
-			if (nf == NULL || nk == NULL) {
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
 				rc = ENOMEM;
 				break;
 			}
+			v = nv;
 		}
-		found[n] = base;
-		kinds[n++] = k;
+		v[n++] = (struct leftover){ base, k };
 		undo |= k == L_LOG_CLEANED;
 		commit |= k == L_LOG_SWAP;
 	}
@@ -135,30 +133,25 @@ compact_recover(int dirfd, int repair, const char **what)
 	if (undo) {
 		/* Before the commit point: the old segments are whole. */
 		for (i = 0; i < n; i++) {
-			seg_name(name, found[i], leftover_ext[kinds[i]]);
+			seg_name(name, v[i].base, leftover_ext[v[i].kind]);
 			unlinkat(dirfd, name, 0);
 		}
 	} else {
 		/* Steps 4 to 6.  Without a .log.swap, 5 is done.  The
 		 * links go last, only once every marked segment has. */
 		for (i = 0; commit && i < n && rc == 0; i++)
-			if (kinds[i] == L_DELETED)
-				rc = seg_remove(dirfd, found[i]);
+			if (v[i].kind == L_DELETED)
+				rc = seg_remove(dirfd, v[i].base);
 		for (i = 0; i < n && rc == 0; i++)
-			if (kinds[i] == L_LOG_SWAP) {
-				int e;
-
-				if ((e = rename_swap(dirfd, found[i],
-				    ".index")) != 0 || (e = rename_swap(dirfd,
-				    found[i], ".timeindex")) != 0 ||
-				    (e = rename_swap(dirfd, found[i],
-				    ".log")) != 0)
-					rc = e;
-			}
+			if (v[i].kind == L_LOG_SWAP &&
+			    (rc = rename_swap(dirfd, v[i].base, ".index")) == 0 &&
+			    (rc = rename_swap(dirfd, v[i].base,
+			    ".timeindex")) == 0)
+				rc = rename_swap(dirfd, v[i].base, ".log");
 		for (i = 0; i < n && rc == 0; i++)
-			if (kinds[i] != L_LOG_SWAP) {
-				seg_name(name, found[i],
-				    leftover_ext[kinds[i]]);
+			if (v[i].kind != L_LOG_SWAP) {
+				seg_name(name, v[i].base,
+				    leftover_ext[v[i].kind]);
 				unlinkat(dirfd, name, 0);
 			}
 	}
@@ -167,8 +160,7 @@ compact_recover(int dirfd, int repair, const char **what)
 	if (rc == 0)
 		*what = undo ? "undone" : "finished";
 out:
-	free(found);
-	free(kinds);
+	free(v);
 	return rc;
 }
 
