@@ -181,8 +181,8 @@ roll_killed() {
 	make_topic t
 	seq 1 10 | mq-produce t
 	# The last pread of a whole read is the segment's; fail it.
-	strace -o "$BATS_TEST_TMPDIR/trace" -e trace=pread64 mq-consume t \
-	    >/dev/null
+	ASAN_OPTIONS=detect_leaks=0 strace -o "$BATS_TEST_TMPDIR/trace" \
+	    -e trace=pread64 mq-consume t >/dev/null
 	n=$(grep -c '^pread64(' "$BATS_TEST_TMPDIR/trace")
 	run --separate-stderr env ASAN_OPTIONS=detect_leaks=0 strace \
 	    -o /dev/null -e trace=pread64 -e inject=pread64:error=EIO:when=$n \
