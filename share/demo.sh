@@ -37,3 +37,7 @@ mq consume -g demo-billing -n 3 demo-orders
 
 show 'mq offsets -g demo-billing demo-orders'
 mq offsets -g demo-billing demo-orders
+
+show 'mq check -v; mq clean -v demo-copy'
+mq check -v
+mq clean -v demo-copy
