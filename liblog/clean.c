@@ -199,6 +199,54 @@ seg_size(struct cleaner *c, int64_t base)
 }
 
 /*
+ * Calls fn for each batch of segment base, as readers see it.  Damage
+ * stops the walk, and the cleaning of the partition, before anything is
+ * changed.
+ */
+typedef int batch_fn(struct cleaner *c, void *arg, const unsigned char *b,
+    const struct mq_batch_info *info);
+
+static int
+each_batch(struct cleaner *c, int64_t base, batch_fn *fn, void *arg)
+{
+	struct mq_batch_info info;
+	const unsigned char *b;
+	const char *why = "bad record";
+	struct segscan sc;
+	int fd, rc;
+
+	if ((fd = seg_open_log(c->dirfd, base)) == -1)
+		return fail(c, errno, "open segment");
+	if ((rc = segscan_init(&sc, fd, 0, seg_size(c, base))) != 0) {
+		close(fd);
+		return fail(c, rc, "read segment");
+	}
+	while ((rc = segscan_next(&sc, &b, &info, &why)) == 1)
+		if ((rc = fn(c, arg, b, &info)) != 0)
+			break;
+	segscan_free(&sc);
+	close(fd);
+	if (rc == MQ_ECORRUPT)
+		return log_fail(c->l, rc, "%s: %020lld.log at position %lld: "
+		    "%s: run mq-check", c->name, (long long)base,
+		    (long long)sc.at, why);
+	return rc != 0 && rc != 1 ? fail(c, rc, "read segment") : 0;
+}
+
+static int
+max_ts_batch(struct cleaner *c, void *arg, const unsigned char *b,
+    const struct mq_batch_info *info)
+{
+	int64_t *ts = arg;
+
+	(void)c;
+	(void)b;
+	if (info->max_timestamp > *ts)
+		*ts = info->max_timestamp;
+	return 0;
+}
+
+/*
  * A sealed segment's largest timestamp: its time index's last entry (a
  * roll writes one), else a scan, for an index that is missing or was
  * never sealed.  -1 for an empty segment.
@@ -206,31 +254,12 @@ seg_size(struct cleaner *c, int64_t base)
 static int
 seg_max_ts(struct cleaner *c, int64_t base, int64_t *ts)
 {
-	struct mq_batch_info info;
-	const unsigned char *b;
-	struct segscan sc;
-	const char *why;
 	int64_t off;
-	int fd, rc;
+	int rc;
 
 	if ((rc = tindex_lookup(c->dirfd, base, INT64_MAX, &off, ts)) != 0)
 		return fail(c, rc, "read time index");
-	if (*ts >= 0)
-		return 0;
-	if ((fd = seg_open_log(c->dirfd, base)) == -1)
-		return fail(c, errno, "open segment");
-	if ((rc = segscan_init(&sc, fd, 0, seg_size(c, base))) == 0) {
-		while ((rc = segscan_next(&sc, &b, &info, &why)) == 1)
-			if (info.max_timestamp > *ts)
-				*ts = info.max_timestamp;
-		segscan_free(&sc);
-	}
-	close(fd);
-	if (rc == MQ_ECORRUPT)
-		return log_fail(c->l, rc, "%s: %020lld.log at position %lld: "
-		    "%s: run mq-check", c->name, (long long)base,
-		    (long long)sc.at, why);
-	return rc != 0 ? fail(c, rc, "read segment") : 0;
+	return *ts >= 0 ? 0 : each_batch(c, base, max_ts_batch, ts);
 }
 
 /*
@@ -451,40 +480,6 @@ keep(struct cleaner *c, struct keymap *m, const struct mq_record *rec)
 		return 0;
 	return rec->value != NULL || rec->timestamp >= c->o->now -
 	    c->t->config.delete_retention_ms;
-}
-
-/*
- * Calls fn for each batch of segment base (whole valid batches only:
- * damage stops compaction before anything is written).
- */
-typedef int batch_fn(struct cleaner *c, void *arg, const unsigned char *b,
-    const struct mq_batch_info *info);
-
-static int
-each_batch(struct cleaner *c, int64_t base, batch_fn *fn, void *arg)
-{
-	struct mq_batch_info info;
-	const unsigned char *b;
-	const char *why = "bad record";
-	struct segscan sc;
-	int fd, rc;
-
-	if ((fd = seg_open_log(c->dirfd, base)) == -1)
-		return fail(c, errno, "open segment");
-	if ((rc = segscan_init(&sc, fd, 0, seg_size(c, base))) != 0) {
-		close(fd);
-		return fail(c, rc, "read segment");
-	}
-	while ((rc = segscan_next(&sc, &b, &info, &why)) == 1)
-		if ((rc = fn(c, arg, b, &info)) != 0)
-			break;
-	segscan_free(&sc);
-	close(fd);
-	if (rc == MQ_ECORRUPT)
-		return log_fail(c->l, rc, "%s: %020lld.log at position %lld: "
-		    "%s: not compacted, run mq-check", c->name,
-		    (long long)base, (long long)sc.at, why);
-	return rc != 0 && rc != 1 ? fail(c, rc, "compact") : 0;
 }
 
 /* Pass 1: the latest offset of every key. */
