@@ -854,6 +854,7 @@ main(int argc, char *argv[])
 	opt.verbose |= isatty(STDERR_FILENO);
 	outfile = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
 	l = open_log(dir, 0);
+	mq_log_set_stop(l, &stopsig);
 	if (opt.exec != NULL)
 		exec_init(mq_log_path(l));
 	src = open_sources(l, &g, argv, argc, &nsrc);

@@ -117,3 +117,9 @@ mq_log_set_notify(struct mq_log *l, mq_notify_fn *fn, void *arg)
 	l->notify = fn;
 	l->notify_arg = arg;
 }
+
+void
+mq_log_set_stop(struct mq_log *l, const volatile sig_atomic_t *flag)
+{
+	l->stop = flag;
+}

@@ -155,6 +155,7 @@ struct mq_log {
 	char	detail[PATH_MAX + 256];	/* last error, one line */
 	mq_notify_fn *notify;
 	void	*notify_arg;
+	const volatile sig_atomic_t *stop;	/* mq_log_set_stop */
 };
 
 struct mq_topic {

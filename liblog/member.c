@@ -100,7 +100,8 @@ enter(struct mq_member *m)
 			return log_fail(g->log, rc, "group %s: %s/%s/%s/%s: %s",
 			    g->name, g->log->path, GROUPS_DIR, g->name,
 			    GROUP_LOCK, strerror(rc));
-		if (nap_ms(20) != 0)
+		if ((g->log->stop != NULL && *g->log->stop) ||
+		    nap_ms(20) != 0)
 			return log_fail(g->log, EINTR, "group %s: %s", g->name,
 			    "interrupted while waiting for a tool");
 		if ((rc = mq_group_open(g->log, g->name, MQ_GROUP_CREATE,

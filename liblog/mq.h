@@ -25,6 +25,7 @@
 #ifndef MQ_H
 #define MQ_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -291,6 +292,14 @@ const char *mq_log_errdetail(const struct mq_log *l);
  */
 typedef void mq_notify_fn(void *arg, const char *msg);
 void mq_log_set_notify(struct mq_log *l, mq_notify_fn *fn, void *arg);
+
+/*
+ * A flag, set by the caller's signal handler, that the library's waits
+ * (a member waiting for a tool to let go of its group) look at between
+ * naps: once it is non-zero they give up with EINTR.  A nap's EINTR
+ * alone misses a signal that comes between two naps.  NULL for none.
+ */
+void mq_log_set_stop(struct mq_log *l, const volatile sig_atomic_t *flag);
 
 /*
  * Creates topic name with partitions partitions and config c (NULL for

@@ -260,3 +260,24 @@ ran_twice() {
 		return 1
 	}
 }
+
+@test "review: a SIGTERM between a waiting member's naps still stops it" {
+	# Each try for the group lock is made slow (strace delays the
+	# fcntl's return), so the signal lands between two naps, not in
+	# one; the member must see it at its next try, not when the tool
+	# lets go 3 s later.
+	make_topic t
+	produce_lines t 3
+	mq-consume -g g -n 1 t >/dev/null
+	traced -e trace=pwrite64 -e inject=pwrite64:delay_enter=3000000 \
+	    -- mq-offsets -g g --reset earliest t >/dev/null 2>&1 &
+	mq_bg_pids+=("$!")
+	sleep 0.3
+	traced -e trace=fcntl -e inject=fcntl:delay_exit=200000 \
+	    -- mq-consume -g g t >/dev/null 2>&1 &
+	mq_bg_pids+=("$!")
+	sleep 0.8
+	m=$(pgrep -n -f '^mq-consume -g g t$')
+	kill -TERM "$m"
+	wait_until 1 dead "$m"
+}
