@@ -212,6 +212,30 @@ group_commits(struct mq_check *c, int fd, struct mq_topic *t)
 	return 0;
 }
 
+/*
+ * A share group's state: each partition's newest slot must read.  The
+ * repair is a reset, which only the group's owner can choose.
+ */
+static int
+share_state(struct mq_check *c, struct mq_group *g, int fd, const char *topic)
+{
+	int n = share_parts(fd), p, rc;
+
+	if (n < 0)
+		return log_fail(c->l, -n, "%s: %s", c->file, strerror(-n));
+	for (p = 0; p < n && p < MQ_PARTITIONS_MAX; p++) {
+		if ((rc = share_check(fd, p)) == MQ_ECORRUPT)
+			check_report(c, MQ_PROBLEM_GROUP, -1, 0, NULL,
+			    "partition %d: both share state slots damaged "
+			    "(mq-offsets -g %s --reset ... %s:%d writes it "
+			    "anew)", p, g->name, topic, p);
+		else if (rc != 0)
+			return log_fail(c->l, rc, "%s: %s", c->file,
+			    strerror(rc));
+	}
+	return 0;
+}
+
 /* One group's state on one topic. */
 static int
 check_group_topic(struct mq_check *c, struct mq_group *g, const char *topic)
@@ -231,6 +255,11 @@ check_group_topic(struct mq_check *c, struct mq_group *g, const char *topic)
 		check_file(c, "%s/%s/%s/%s", GROUPS_DIR, g->name, topic,
 		    GROUP_OFFSETS);
 		rc = group_commits(c, f.offfd, t);
+	}
+	if (rc == 0 && f.shfd != -1) {
+		check_file(c, "%s/%s/%s/%s", GROUPS_DIR, g->name, topic,
+		    GROUP_SHARE);
+		rc = share_state(c, g, f.shfd, topic);
 	}
 	if (rc == 0 && f.memfd != -1) {
 		check_file(c, "%s/%s/%s/%s", GROUPS_DIR, g->name, topic,

@@ -47,6 +47,10 @@ mq_strerror(int err)
 		return "the group has live members";
 	case MQ_EBADGROUP:
 		return "invalid group name (1-249 of [A-Za-z0-9._-], not . or ..)";
+	case MQ_EGROUPTYPE:
+		return "a share group and a consumer group cannot mix";
+	case MQ_ELOCKLOST:
+		return "acquisition lock lost";
 	case MQ__LASTERR:
 		break;
 	}

@@ -145,6 +145,26 @@ member_decode(const unsigned char *p, struct mq_member_info *m)
 	return 0;
 }
 
+int
+member_live(int memfd, int slot, uint64_t id)
+{
+	unsigned char rec[MEMBER_SIZE];
+	struct mq_member_info m;
+	ssize_t n;
+	int held;
+
+	if ((held = range_probe(memfd, (off_t)slot * MEMBER_SIZE,
+	    MEMBER_SIZE)) <= 0)
+		return held;
+	do
+		n = pread(memfd, rec, sizeof(rec), (off_t)slot * MEMBER_SIZE);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -errno;
+	/* A slot taken anew holds another id, or none yet. */
+	return n == sizeof(rec) && member_decode(rec, &m) == 0 && m.id == id;
+}
+
 /* ------------------------------------------------------------------ */
 
 static int
@@ -362,9 +382,11 @@ gfiles_close(struct gfiles *f)
 		close(f->offfd);
 	if (f->memfd != -1)
 		close(f->memfd);
+	if (f->shfd != -1)
+		close(f->shfd);
 	if (f->dirfd != -1)
 		close(f->dirfd);
-	f->dirfd = f->offfd = f->memfd = -1;
+	f->dirfd = f->offfd = f->memfd = f->shfd = -1;
 }
 
 int
@@ -374,7 +396,7 @@ gfiles_open(struct mq_group *g, const char *topic, int create,
 	struct mq_log *l = g->log;
 	int rc;
 
-	f->dirfd = f->offfd = f->memfd = -1;
+	f->dirfd = f->offfd = f->memfd = f->shfd = -1;
 	if (mq_name_check(topic) != 0)
 		return log_fail(l, MQ_EBADNAME, "%s: %s", topic,
 		    mq_strerror(MQ_EBADNAME));
@@ -387,11 +409,28 @@ gfiles_open(struct mq_group *g, const char *topic, int create,
 			return 0;
 		goto fail;
 	}
-	if ((f->offfd = open_state(f->dirfd, GROUP_OFFSETS, create)) == -1 &&
-	    (create || errno != ENOENT))
+	if ((f->offfd = open_state(f->dirfd, GROUP_OFFSETS, 0)) == -1 &&
+	    errno != ENOENT)
 		goto fail;
-	if ((f->memfd = open_state(f->dirfd, GROUP_MEMBERS, create)) == -1 &&
-	    (create || errno != ENOENT))
+	if ((f->shfd = open_state(f->dirfd, GROUP_SHARE, 0)) == -1 &&
+	    errno != ENOENT)
+		goto fail;
+	if ((create == GF_CLASSIC && f->shfd != -1) ||
+	    (create == GF_SHARE && f->offfd != -1)) {
+		gfiles_close(f);
+		return log_fail(l, MQ_EGROUPTYPE, "group %s: topic %s: %s",
+		    g->name, topic, create == GF_CLASSIC ? "is a share group "
+		    "(mq-consume --queue)" : "not a share group: it has "
+		    "committed offsets");
+	}
+	if (create == GF_CLASSIC && f->offfd == -1 &&
+	    (f->offfd = open_state(f->dirfd, GROUP_OFFSETS, 1)) == -1)
+		goto fail;
+	if (create == GF_SHARE && f->shfd == -1 &&
+	    (f->shfd = open_state(f->dirfd, GROUP_SHARE, 1)) == -1)
+		goto fail;
+	if ((f->memfd = open_state(f->dirfd, GROUP_MEMBERS, create != 0)) ==
+	    -1 && (create || errno != ENOENT))
 		goto fail;
 	/* New files must outlive a power loss along with their commits. */
 	if (create && fsync_dir(f->dirfd) != 0)
@@ -528,7 +567,7 @@ mq_group_reset(struct mq_group *g, const char *topic,
 
 	if (mine && (rc = mq_group_lock(g)) != 0)
 		return rc;
-	if ((rc = gfiles_open(g, topic, 1, &f)) != 0)
+	if ((rc = gfiles_open(g, topic, GF_CLASSIC, &f)) != 0)
 		goto out;
 	for (p = 0; p < n && rc == 0; p++) {
 		if (offsets[p] < 0)

@@ -181,6 +181,7 @@ struct mq_topic {
 #define GROUP_LOCK	"+lock"
 #define GROUP_OFFSETS	"offsets"
 #define GROUP_MEMBERS	"members"
+#define GROUP_SHARE	"share"
 #define COMMIT_SIZE	64
 #define COMMIT_PAIR	(2 * COMMIT_SIZE)
 #define MEMBER_SIZE	128
@@ -194,14 +195,21 @@ struct mq_group {
 	char	name[MQ_TOPIC_MAX + 1];
 };
 
-/* The two files of a group's topic; either may be -1 when missing. */
+/*
+ * The files of a group's topic; any may be -1 when missing.  A classic
+ * group has "offsets", a share group "share" (share.c), never both.
+ */
 struct gfiles {
-	int	dirfd, offfd, memfd;
+	int	dirfd, offfd, memfd, shfd;
 };
 
+#define GF_CLASSIC	1	/* create offsets and members */
+#define GF_SHARE	2	/* create share and members */
+
 /*
- * Opens groups/GROUP/TOPIC's files, creating them with create.
- * Without create, a missing topic directory gives all -1 and 0.
+ * Opens groups/GROUP/TOPIC's files, creating those of kind create
+ * (0: none).  Without create, a missing topic directory gives all -1
+ * and 0.  Creating one kind where the other exists is MQ_EGROUPTYPE.
  */
 int gfiles_open(struct mq_group *g, const char *topic, int create,
     struct gfiles *f);
@@ -215,6 +223,35 @@ int commit_read(int offfd, int part, struct mq_commit *c);
 int commit_write(int offfd, int part, const struct mq_commit *c);
 
 int member_decode(const unsigned char *p, struct mq_member_info *m);
+/*
+ * A share state file's partitions (regions), or -errno; and whether
+ * partition part's state reads: 0, MQ_ECORRUPT, or errno.
+ */
+int share_parts(int fd);
+int share_check(int fd, int part);
+
+/* Is slot k of the member table held by the live member id?  1, 0, -errno. */
+int member_live(int memfd, int slot, uint64_t id);
+
+/*
+ * A member: of the deal (MEMBER_DEAL), outside it (MEMBER_ASSIGN: no
+ * slot), or of a share group (MEMBER_SHARE: a slot, for liveness only).
+ */
+struct mq_member {
+	struct mq_group *g;
+	struct mq_topic *t;
+	struct gfiles f;
+	int	lockfd;			/* the group's +lock, read-locked */
+	struct mq_member_info self;
+	int	sync, dirty, nparts;
+	struct owned *parts;
+};
+
+enum { MEMBER_DEAL, MEMBER_ASSIGN, MEMBER_SHARE };
+
+int member_open(struct mq_group *g, struct mq_topic *t, int sync, int mode,
+    struct mq_member **mp);
+int member_close(struct mq_member *m);
 void member_encode(unsigned char *p, const struct mq_member_info *m);
 
 /* Opens groups/GROUP/+lock, created if missing.  Returns fd or -errno. */
@@ -235,6 +272,8 @@ int commit_damaged(struct mq_group *g, const char *topic, int part);
 int range_probe(int fd, off_t start, off_t len);
 int range_trylock(int fd, short type, off_t start, off_t len);
 int range_unlock(int fd, off_t start, off_t len);
+/* Waits for a write lock on the range.  Returns 0, EINTR, or errno. */
+int range_lock(int fd, off_t start, off_t len);
 
 /* ------------------------- partition.state -------------------------- */
 

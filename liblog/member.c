@@ -30,16 +30,6 @@ struct owned {
 	int	held;
 };
 
-struct mq_member {
-	struct mq_group *g;
-	struct mq_topic *t;
-	struct gfiles f;
-	int	lockfd;			/* the group's +lock, read-locked */
-	struct mq_member_info self;
-	int	sync, dirty, nparts;
-	struct owned *parts;
-};
-
 /* Sleeps ms; -1 if a signal came (the caller may want to stop). */
 static int
 nap_ms(long ms)
@@ -115,12 +105,12 @@ enter(struct mq_member *m)
 }
 
 /*
- * Joins, or with deal 0 only opens the group's state to own chosen
+ * Joins, or with MEMBER_ASSIGN only opens the group's state to own chosen
  * partitions: a member outside the deal takes no slot, so the others
  * neither wait for it nor count it.
  */
-static int
-member_open(struct mq_group *g, struct mq_topic *t, int sync, int deal,
+int
+member_open(struct mq_group *g, struct mq_topic *t, int sync, int mode,
     struct mq_member **mp)
 {
 	unsigned char rec[MEMBER_SIZE];
@@ -147,12 +137,13 @@ member_open(struct mq_group *g, struct mq_topic *t, int sync, int deal,
 		m->self.host[0] = '\0';
 	m->self.host[sizeof(m->self.host) - 1] = '\0';
 	m->self.slot = -1;
-	m->lockfd = m->f.dirfd = m->f.offfd = m->f.memfd = -1;
+	m->lockfd = m->f.dirfd = m->f.offfd = m->f.memfd = m->f.shfd = -1;
 	if ((rc = enter(m)) != 0)
 		goto fail;
-	if ((rc = gfiles_open(g, mq_topic_name(t), 1, &m->f)) != 0)
+	if ((rc = gfiles_open(g, mq_topic_name(t), mode == MEMBER_SHARE ?
+	    GF_SHARE : GF_CLASSIC, &m->f)) != 0)
 		goto fail;
-	if (deal) {
+	if (mode != MEMBER_ASSIGN) {
 		m->self.since = mq_now_ms();
 		member_encode(rec, &m->self);
 		if ((rc = take_slot(m)) != 0 || (rc = pwrite_all(m->f.memfd,
@@ -179,14 +170,14 @@ int
 mq_member_join(struct mq_group *g, struct mq_topic *t, int sync,
     struct mq_member **mp)
 {
-	return member_open(g, t, sync, 1, mp);
+	return member_open(g, t, sync, MEMBER_DEAL, mp);
 }
 
 int
 mq_member_assign(struct mq_group *g, struct mq_topic *t, int sync,
     struct mq_member **mp)
 {
-	return member_open(g, t, sync, 0, mp);
+	return member_open(g, t, sync, MEMBER_ASSIGN, mp);
 }
 
 int
@@ -202,6 +193,17 @@ mq_member_sync(struct mq_member *m)
 }
 
 int
+member_close(struct mq_member *m)
+{
+	/* Closing drops the slot's and the partitions' locks. */
+	gfiles_close(&m->f);
+	close(m->lockfd);
+	free(m->parts);
+	free(m);
+	return 0;
+}
+
+int
 mq_member_leave(struct mq_member *m)
 {
 	int rc = 0;
@@ -210,11 +212,7 @@ mq_member_leave(struct mq_member *m)
 		return 0;
 	if (m->sync != MQ_SYNC_NONE)
 		rc = mq_member_sync(m);
-	/* Closing drops the slot's and the partitions' locks. */
-	gfiles_close(&m->f);
-	close(m->lockfd);
-	free(m->parts);
-	free(m);
+	member_close(m);
 	return rc;
 }
 

@@ -56,6 +56,10 @@ enum mq_error {
 	MQ_ENOGROUP,		/* no such consumer group */
 	MQ_EACTIVE,		/* the group has live members */
 	MQ_EBADGROUP,		/* group name not 1-249 of [A-Za-z0-9._-] */
+	MQ_EGROUPTYPE,		/* a share group used as a classic one, or
+				   the other way round */
+	MQ_ELOCKLOST,		/* a share group's acquisition lock ran out or
+				   was lost: the acknowledgement did not count */
 	MQ__LASTERR
 };
 
@@ -696,6 +700,123 @@ int mq_member_sync(struct mq_member *m);
 
 /* Syncs and gives partition part up.  Returns 0 or errno. */
 int mq_member_release(struct mq_member *m, int part);
+
+/* ------------------------------------------------------------------ */
+/* Share groups (queue mode, Kafka's KIP-932)                          */
+
+/*
+ * Members of a share group take single records from any partition of a
+ * topic: a record is acquired by one member at a time, for a lock time,
+ * and then accepted, released for another delivery, or rejected.  Each
+ * acquisition counts a delivery; a record released after its last
+ * delivery, or rejected, is archived, and with a dead-letter topic
+ * appended there.  A member holds a slot of the member table locked for
+ * as long as it lives, so a dead member's records are free at once.  The
+ * state lives in DIR/groups/GROUP/TOPIC/share (docs/format.md); a topic's
+ * group is a share group or a consumer group, not both (MQ_EGROUPTYPE).
+ */
+struct mq_share;
+
+#define MQ_SHARE_INFLIGHT_MAX	2000	/* records in flight per partition */
+
+struct mq_share_opts {
+	int64_t	lock_ms;		/* acquisition lock; default 30000 */
+	int	max_deliveries;		/* 1..255; default 5 */
+	int	sync;			/* enum mq_sync, for the state */
+	struct mq_topic *dead_letter;	/* NULL, or where archived records
+					   go (not the topic consumed) */
+};
+
+/* Fills o with the defaults. */
+void mq_share_opts_init(struct mq_share_opts *o);
+
+/*
+ * Joins share group g on topic t.  Waits while a tool holds the group,
+ * as mq_member_join().  Returns 0, errno, EINVAL (bad options),
+ * MQ_EGROUPTYPE, or EINTR.
+ */
+int mq_share_join(struct mq_group *g, struct mq_topic *t,
+    const struct mq_share_opts *o, struct mq_share **sp);
+
+/*
+ * Syncs the state and leaves; records still acquired are free for the
+ * others at once, their delivery counted.  Returns 0 or errno.
+ */
+int mq_share_leave(struct mq_share *s);
+
+/* An acquired record. */
+struct mq_delivery {
+	int	part;
+	int	delivery;		/* 1 on the first delivery */
+	int64_t	deadline;		/* the lock runs out then, ms since
+					   the epoch */
+	struct mq_record rec;		/* valid until the next acquire */
+};
+
+#define MQ_SHARE_ACCEPT	0x1	/* accept records as they are taken:
+				   at-most-once, no acknowledgement */
+
+/*
+ * Acquires up to max records, from the partitions in turn, records
+ * released for redelivery first: *d gets *n of them (0 when nothing is
+ * available now).  *wait_ms (may be NULL) gets how long until a record
+ * held by another member may come free by its lock running out (-1: none
+ * held).  Returns 0, errno, MQ_ECORRUPT (damaged state or log), or an
+ * error of the dead-letter topic's appender; even then *n records were
+ * taken, and are the caller's to deal with.
+ */
+int mq_share_acquire(struct mq_share *s, size_t max, int flags,
+    struct mq_delivery **d, size_t *n, int64_t *wait_ms);
+
+enum mq_ack {
+	MQ_ACK_ACCEPT = 1,	/* done: never delivered again */
+	MQ_ACK_RELEASE = 2,	/* deliver again (archived after the last) */
+	MQ_ACK_REJECT = 3	/* archived now (poison) */
+};
+
+/*
+ * Acknowledges delivery d (its part, rec.offset and delivery).
+ * Returns 0, MQ_ELOCKLOST when the lock ran out or the record was taken
+ * from this member (nothing counted), errno, or MQ_ECORRUPT.
+ */
+int mq_share_ack(struct mq_share *s, const struct mq_delivery *d,
+    enum mq_ack type);
+
+/* Makes the state durable now (MQ_SYNC_BATCH).  Returns 0 or errno. */
+int mq_share_sync(struct mq_share *s);
+
+/* A share partition as tools show it. */
+struct mq_share_info {
+	int64_t	start;			/* all below are accepted or archived */
+	int64_t	end;			/* the next offset never delivered */
+	int64_t	archived, accepted;	/* so far */
+	size_t	in_flight;		/* acquired or waiting for redelivery */
+	size_t	acquired;		/* by a live member, lock not run out */
+};
+
+/*
+ * Reads the state of topic's partition part in share group g.  Returns
+ * 0 (all zero when nothing was ever delivered), errno, MQ_EGROUPTYPE
+ * (the group is a consumer group on topic), or MQ_ECORRUPT.
+ */
+int mq_share_describe(struct mq_group *g, const char *topic, int part,
+    struct mq_share_info *si);
+
+/*
+ * Is g a share group on topic?  1 yes, 0 no (a consumer group, or no
+ * state), or -errno.
+ */
+int mq_group_is_share(struct mq_group *g, const char *topic);
+
+/*
+ * Moves topic's share partitions to start afresh: offsets[p] for
+ * partition p of n (-1 leaves one as it is) becomes its start offset,
+ * with nothing in flight; damaged state is written anew.  Unless force,
+ * holds the group lock for the call, so refuses as mq_group_lock().
+ * Returns 0, errno, MQ_EACTIVE, MQ_ELOCKED, MQ_EGROUPTYPE.
+ */
+int mq_share_reset(struct mq_group *g, const char *topic,
+    const int64_t *offsets, int n, int force);
 
 /* ------------------------------------------------------------------ */
 /* Round-trip formats: the JSON envelope and raw length-framed records  */

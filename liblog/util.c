@@ -110,6 +110,15 @@ range_trylock(int fd, short type, off_t start, off_t len)
 }
 
 int
+range_lock(int fd, off_t start, off_t len)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	    .l_start = start, .l_len = len };
+
+	return fcntl(fd, F_OFD_SETLKW, &fl) == -1 ? errno : 0;
+}
+
+int
 range_unlock(int fd, off_t start, off_t len)
 {
 	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET,
