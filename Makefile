@@ -78,7 +78,8 @@ liblog/$(SHLIB): $(LIB_OBJ) liblog/liblog.map
 		-Wl,--version-script=liblog/liblog.map -o $@ $(LIB_OBJ) \
 		$(YAML_LIBS)
 
-cmd/%.o: cmd/%.c cmd/common.h cmd/exec.h liblog/mq.h $(FLAGS_STAMP)
+cmd/%.o: cmd/%.c cmd/common.h cmd/exec.h cmd/queue.h liblog/mq.h \
+		$(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 cmd/mq: cmd/mq.o cmd/common.o liblog/liblog.a
@@ -87,9 +88,10 @@ cmd/mq: cmd/mq.o cmd/common.o liblog/liblog.a
 cmd/mq-%: cmd/mq-%.o cmd/common.o liblog/liblog.a
 	$(CC) $(LDFLAGS) -o $@ $< cmd/common.o liblog/liblog.a $(YAML_LIBS)
 
-cmd/mq-consume: cmd/mq-consume.o cmd/exec.o cmd/common.o liblog/liblog.a
-	$(CC) $(LDFLAGS) -o $@ cmd/mq-consume.o cmd/exec.o cmd/common.o \
-		liblog/liblog.a $(YAML_LIBS)
+cmd/mq-consume: cmd/mq-consume.o cmd/exec.o cmd/queue.o cmd/common.o \
+		liblog/liblog.a
+	$(CC) $(LDFLAGS) -o $@ cmd/mq-consume.o cmd/exec.o cmd/queue.o \
+		cmd/common.o liblog/liblog.a $(YAML_LIBS)
 
 tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h tests/unit/ref.h \
 		liblog/liblog.a $(FLAGS_STAMP)

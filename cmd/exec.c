@@ -36,7 +36,7 @@ ours(const char *e)
 {
 	static const char *const names[] = { "MQ_TOPIC=", "MQ_PARTITION=",
 	    "MQ_OFFSET=", "MQ_TIMESTAMP=", "MQ_KEY=", "MQ_GROUP=",
-	    "MQ_DIR=", "MQ_HEADER_" };
+	    "MQ_DIR=", "MQ_DELIVERY=", "MQ_HEADER_" };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -141,6 +141,8 @@ build_env(const struct exec_ctx *ctx, const struct mq_record *r)
 	var("MQ_DIR", logdir, strlen(logdir));
 	if (ctx->group != NULL)
 		var("MQ_GROUP", ctx->group, strlen(ctx->group));
+	if (ctx->delivery > 0)
+		var_num("MQ_DELIVERY", ctx->delivery);
 	if (r->keylen >= 0)
 		var("MQ_KEY", r->key, (size_t)r->keylen);
 	for (i = 0; i < r->nheaders; i++) {
@@ -165,12 +167,12 @@ build_env(const struct exec_ctx *ctx, const struct mq_record *r)
 }
 
 int
-exec_record(const struct exec_ctx *ctx, const struct mq_record *r,
-    int *status)
+exec_start(const struct exec_ctx *ctx, const struct mq_record *r,
+    pid_t *pidp)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t dfl;
+	sigset_t dfl, none;
 	char *argv[] = { "sh", "-c", (char *)ctx->cmd, NULL };
 	const char *p = r->value;
 	size_t left = r->vallen > 0 ? (size_t)r->vallen : 0;
@@ -183,14 +185,20 @@ exec_record(const struct exec_ctx *ctx, const struct mq_record *r,
 		return errno;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfd[0], STDIN_FILENO);
-	/* We ignore SIGPIPE; the command must not inherit that. */
+	/*
+	 * We ignore SIGPIPE and may block signals we wait for; the command
+	 * must inherit neither.
+	 */
 	posix_spawnattr_init(&attr);
 	sigemptyset(&dfl);
 	sigaddset(&dfl, SIGPIPE);
 	sigaddset(&dfl, SIGINT);
 	sigaddset(&dfl, SIGTERM);
+	sigemptyset(&none);
 	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETSIGMASK);
 	rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -210,6 +218,19 @@ exec_record(const struct exec_ctx *ctx, const struct mq_record *r,
 		left -= (size_t)n;
 	}
 	close(pfd[1]);
+	*pidp = pid;
+	return 0;
+}
+
+int
+exec_record(const struct exec_ctx *ctx, const struct mq_record *r,
+    int *status)
+{
+	pid_t pid;
+	int rc;
+
+	if ((rc = exec_start(ctx, r, &pid)) != 0)
+		return rc;
 	while (waitpid(pid, status, 0) == -1)
 		if (errno != EINTR)
 			return errno;

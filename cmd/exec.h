@@ -5,6 +5,8 @@
 #ifndef MQ_EXEC_H
 #define MQ_EXEC_H
 
+#include <sys/types.h>
+
 #include "mq.h"
 
 /* What a command learns about its record besides the value. */
@@ -13,6 +15,7 @@ struct exec_ctx {
 	const char *group;		/* NULL without -g */
 	const char *topic;
 	int	part;
+	int	delivery;		/* MQ_DELIVERY with --queue; else 0 */
 };
 
 /*
@@ -28,6 +31,13 @@ void exec_init(const char *dir);
  */
 int exec_record(const struct exec_ctx *ctx, const struct mq_record *r,
     int *status);
+
+/*
+ * Starts ctx->cmd as exec_record() does, without waiting: *pid gets its
+ * process id.  Returns 0 or errno.
+ */
+int exec_start(const struct exec_ctx *ctx, const struct mq_record *r,
+    pid_t *pid);
 
 /* Frees what exec_init and exec_record keep. */
 void exec_free(void);

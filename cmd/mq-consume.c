@@ -32,6 +32,7 @@
 
 #include "common.h"
 #include "exec.h"
+#include "queue.h"
 
 #define OUT_FLUSH	(1 << 20)	/* write when this much is buffered */
 #define BURST		4096		/* records from one partition in a row */
@@ -42,22 +43,35 @@ static const char usage_str[] =
     "usage: mq-consume [-0fJRv] [-d dir] [-F format] [-g group] [-n count]\n"
     "                  [-o offset] [-p partition] [--exec command] "
     "[--retries n]\n"
+    "                  [--sync=none|batch|always] topic ...\n"
+    "       mq-consume --queue -g group [-0fJRv] [-d dir] [-F format] "
+    "[-j jobs]\n"
+    "                  [-n count] [--dead-letter topic] [--exec command]\n"
+    "                  [--lock-timeout ms] [--max-deliveries n]\n"
     "                  [--sync=none|batch|always] topic ...\n";
 
-enum { OPT_EXEC = 256, OPT_RETRIES, OPT_SYNC };
+enum {
+	OPT_EXEC = 256, OPT_RETRIES, OPT_SYNC, OPT_QUEUE, OPT_DEADLETTER,
+	OPT_LOCKTIMEOUT, OPT_MAXDELIVERIES
+};
 
 static const struct option longopts[] = {
+	{ "dead-letter", required_argument,	NULL, OPT_DEADLETTER },
 	{ "dir",	required_argument,	NULL, 'd' },
 	{ "follow",	no_argument,		NULL, 'f' },
 	{ "exec",	required_argument,	NULL, OPT_EXEC },
 	{ "format",	required_argument,	NULL, 'F' },
 	{ "group",	required_argument,	NULL, 'g' },
 	{ "help",	no_argument,		NULL, 'h' },
+	{ "jobs",	required_argument,	NULL, 'j' },
 	{ "json",	no_argument,		NULL, 'J' },
+	{ "lock-timeout", required_argument,	NULL, OPT_LOCKTIMEOUT },
+	{ "max-deliveries", required_argument,	NULL, OPT_MAXDELIVERIES },
 	{ "count",	required_argument,	NULL, 'n' },
 	{ "null",	no_argument,		NULL, '0' },
 	{ "offset",	required_argument,	NULL, 'o' },
 	{ "partition",	required_argument,	NULL, 'p' },
+	{ "queue",	no_argument,		NULL, OPT_QUEUE },
 	{ "raw",	no_argument,		NULL, 'R' },
 	{ "retries",	required_argument,	NULL, OPT_RETRIES },
 	{ "sync",	required_argument,	NULL, OPT_SYNC },
@@ -89,11 +103,11 @@ struct source {
 
 /* What the command line chose. */
 static struct {
-	const char *group, *exec;
+	const char *group, *exec, *dead_letter;
 	enum start how;
 	int64_t	v, part;
-	int	follow, json, raw, verbose, sync;
-	int64_t	retries;
+	int	follow, json, raw, verbose, sync, queue, started;
+	int64_t	retries, jobs, lock_ms, max_deliveries;
 	char	term;
 } opt;
 
@@ -119,7 +133,8 @@ out_flush(void)
 	ssize_t n;
 
 	while (off < out.len) {
-		if (stopsig)
+		/* A queue's records were accepted: they go out regardless. */
+		if (stopsig && !opt.queue)
 			return -1;
 		n = write(STDOUT_FILENO, out.p + off, out.len - off);
 		if (n == -1 && errno == EINTR)
@@ -741,6 +756,106 @@ all_done(const struct source *src, size_t nsrc)
 	return 1;
 }
 
+/* The options --queue takes, and those it does not. */
+static void
+check_queue(int argc, char *argv[])
+{
+	int k;
+
+	if (!opt.queue) {
+		if (opt.jobs > 0 || opt.dead_letter != NULL ||
+		    opt.lock_ms != 30000 || opt.max_deliveries != 5)
+			usage_error(usage_str, "-j, --dead-letter, "
+			    "--lock-timeout and --max-deliveries are for "
+			    "--queue");
+		return;
+	}
+	if (opt.group == NULL)
+		usage_error(usage_str, "--queue needs -g group");
+	if (opt.started)
+		usage_error(usage_str, "-o makes no sense with --queue: the "
+		    "share group knows where it is");
+	if (opt.part >= 0)
+		usage_error(usage_str, "-p makes no sense with --queue: "
+		    "members share every partition");
+	if (opt.retries >= 0)
+		usage_error(usage_str, "--retries makes no sense with "
+		    "--queue: a failed command's record is delivered again");
+	if (opt.jobs > 0 && opt.exec == NULL)
+		usage_error(usage_str, "-j is for --exec commands");
+	for (k = 0; opt.dead_letter != NULL && k < argc; k++)
+		if (strcmp(argv[k], opt.dead_letter) == 0)
+			usage_error(usage_str, "--dead-letter %s: the topic "
+			    "consumed cannot be its own dead-letter topic",
+			    opt.dead_letter);
+}
+
+static void
+queue_emit(const struct mq_topic *t, int part, const struct mq_record *r)
+{
+	struct source s = { .t = (struct mq_topic *)t, .part = part };
+
+	output(&s, r);
+}
+
+static int
+queue_flush(void)
+{
+	return out_flush();
+}
+
+/* mq-consume --queue: opens what the member needs and runs it. */
+static int
+queue(struct mq_log *l, char **names, int n)
+{
+	struct queue_opts qo = { opt.group, opt.exec, opt.follow,
+	    opt.verbose, opt.jobs > 0 ? (int)opt.jobs : 1, count, { 0 } };
+	struct mq_topic **tv;
+	struct mq_group *g;
+	int k, j, nt, rc, status;
+
+	mq_share_opts_init(&qo.share);
+	qo.share.lock_ms = opt.lock_ms;
+	qo.share.max_deliveries = (int)opt.max_deliveries;
+	qo.share.sync = opt.sync;
+	if (opt.dead_letter != NULL) {
+		rc = mq_topic_open(l, opt.dead_letter, &qo.share.dead_letter);
+		if (rc == MQ_ENOTOPIC)
+			die(EXIT_FAIL, "dead-letter topic %s: no such topic",
+			    opt.dead_letter);
+		fail_on(l, rc);
+	}
+	/* A topic named twice is read once, as Kafka subscribes. */
+	for (k = 0, nt = 0; k < n; k++) {
+		for (j = 0; j < nt && strcmp(names[j], names[k]) != 0; j++)
+			;
+		if (j == nt)
+			names[nt++] = names[k];
+	}
+	if ((tv = calloc((size_t)nt, sizeof(*tv))) == NULL)
+		die(EXIT_FAIL, "%s", strerror(ENOMEM));
+	for (k = 0; k < nt; k++)
+		tv[k] = open_topic(l, names[k]);
+	fail_on(l, mq_group_open(l, opt.group, MQ_GROUP_CREATE, &g));
+	status = queue_run(l, g, tv, nt, &qo, queue_emit, queue_flush,
+	    &stopsig);
+	for (k = 0; k < nt; k++)
+		mq_topic_close(tv[k]);
+	free(tv);
+	mq_topic_close(qo.share.dead_letter);
+	mq_buf_free(&out);
+	free(ops);
+	free(litbuf);
+	exec_free();
+	mq_group_close(g);
+	mq_log_close(l);
+	if (stopsig) {
+		signal(stopsig, SIG_DFL);
+		raise(stopsig);
+	}
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -758,8 +873,12 @@ main(int argc, char *argv[])
 	opt.how = S_BEGINNING;
 	opt.part = -1;
 	opt.sync = -1;
+	opt.retries = -1;
+	opt.jobs = -1;
+	opt.lock_ms = 30000;
+	opt.max_deliveries = 5;
 	opt.term = '\n';
-	while ((ch = getopt_long(argc, argv, "0d:fF:g:hJn:o:p:RvV", longopts,
+	while ((ch = getopt_long(argc, argv, "0d:fF:g:hj:Jn:o:p:RvV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case '0':
@@ -781,6 +900,11 @@ main(int argc, char *argv[])
 		case 'h':
 			fputs(usage_str, stdout);
 			return EXIT_OK;
+		case 'j':
+			if (parse_int64(optarg, 1, 1024, &opt.jobs, &why))
+				usage_error(usage_str, "-j %s: %s (1-1024)",
+				    optarg, why);
+			break;
 		case 'J':
 			opt.json = 1;
 			break;
@@ -791,6 +915,7 @@ main(int argc, char *argv[])
 			break;
 		case 'o':
 			parse_start(optarg, &opt.how, &opt.v);
+			opt.started = 1;
 			break;
 		case 'p':
 			if (parse_int64(optarg, 0, MQ_PARTITIONS_MAX - 1,
@@ -820,6 +945,25 @@ main(int argc, char *argv[])
 		case OPT_SYNC:
 			opt.sync = parse_sync(usage_str, optarg);
 			break;
+		case OPT_QUEUE:
+			opt.queue = 1;
+			break;
+		case OPT_DEADLETTER:
+			check_name(optarg);
+			opt.dead_letter = optarg;
+			break;
+		case OPT_LOCKTIMEOUT:
+			if (parse_int64(optarg, 1, 86400000, &opt.lock_ms,
+			    &why))
+				usage_error(usage_str, "--lock-timeout %s: %s "
+				    "(1-86400000 ms)", optarg, why);
+			break;
+		case OPT_MAXDELIVERIES:
+			if (parse_int64(optarg, 1, 255, &opt.max_deliveries,
+			    &why))
+				usage_error(usage_str, "--max-deliveries %s: %s "
+				    "(1-255)", optarg, why);
+			break;
 		default:
 			usage_error(usage_str, NULL);
 		}
@@ -839,6 +983,9 @@ main(int argc, char *argv[])
 		    "-g");
 	if (opt.retries > 0 && opt.exec == NULL)
 		usage_error(usage_str, "--retries is for --exec commands");
+	check_queue(argc, argv);
+	if (opt.retries < 0)
+		opt.retries = 0;
 	if (opt.sync < 0)
 		opt.sync = MQ_SYNC_BATCH;
 	check_names(argc, argv);
@@ -857,6 +1004,8 @@ main(int argc, char *argv[])
 	mq_log_set_stop(l, &stopsig);
 	if (opt.exec != NULL)
 		exec_init(mq_log_path(l));
+	if (opt.queue)
+		return queue(l, argv, argc);
 	src = open_sources(l, &g, argv, argc, &nsrc);
 	if (opt.follow) {
 		if ((ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
