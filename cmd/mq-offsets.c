@@ -73,6 +73,8 @@ struct row {
 					   offset; -1 for none */
 	int	held;
 	struct mq_member_info m;
+	int	share;			/* a share group's partition */
+	struct mq_share_info si;
 };
 
 static struct {
@@ -364,6 +366,16 @@ print_topics(int timed)
 static int64_t
 lag(const struct row *r)
 {
+	int64_t from;
+
+	if (r->share) {
+		/* Records never delivered, and those in flight. */
+		if (r->si.start < 0)
+			return r->end - r->start;
+		from = r->si.end > r->start ? r->si.end : r->start;
+		return (from > r->end ? 0 : r->end - from) +
+		    (int64_t)r->si.in_flight;
+	}
 	if (r->value < 0)
 		return -1;
 	return r->value > r->end ? 0 : r->end - r->value;
@@ -384,11 +396,48 @@ host(char *buf, size_t size, const struct row *r)
 	return mq_quote(buf, size, r->m.host, strlen(r->m.host));
 }
 
+/* A share group's partitions: kafka-share-groups.sh --describe. */
+static void
+print_share(void)
+{
+	char a[24], b[24], c[24];
+	size_t i;
+	int gw, tw = topic_width();
+
+	gw = strlen(opt.group) > 15 ? (int)strlen(opt.group) : 15;
+	line("%-*s %-*s %-10s %-15s %-10s %-10s %-15s %s", gw, "GROUP", tw,
+	    "TOPIC", "PARTITION", "START-OFFSET", "IN-FLIGHT", "ARCHIVED",
+	    "LOG-END-OFFSET", "LAG");
+	for (i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+
+		if (!r->share)
+			continue;
+		line("%-*s %-*s %-10d %-15s %-10zu %-10lld %-15s %s", gw,
+		    opt.group, tw, r->s->name, r->part, num(a, r->si.start),
+		    r->si.in_flight, (long long)r->si.archived,
+		    num(b, r->end), num(c, lag(r)));
+	}
+}
+
+static void
+json_share(const struct row *r)
+{
+	printf("{\"group\":\"%s\",\"topic\":\"%s\",\"partition\":%d,"
+	    "\"share\":true,\"start\":", opt.group, r->s->name, r->part);
+	json_num(r->si.start);
+	printf(",\"in_flight\":%zu,\"acquired\":%zu,\"archived\":%lld,"
+	    "\"accepted\":%lld,\"end\":%lld,\"lag\":%lld}",
+	    r->si.in_flight, r->si.acquired, (long long)r->si.archived,
+	    (long long)r->si.accepted, (long long)r->end,
+	    (long long)lag(r));
+}
+
 static void
 print_describe(void)
 {
 	char id[24], client[40], h[80], a[24], b[24], c[24];
-	size_t i;
+	size_t i, classic = 0;
 	int gw, tw = topic_width(), cw = 15, hw = 15;
 
 	gw = strlen(opt.group) > 15 ? (int)strlen(opt.group) : 15;
@@ -403,6 +452,10 @@ print_describe(void)
 			const struct row *r = &rows[i];
 
 			json_sep(i);
+			if (r->share) {
+				json_share(r);
+				continue;
+			}
 			printf("{\"group\":\"%s\",\"topic\":\"%s\","
 			    "\"partition\":%d,\"committed\":", opt.group,
 			    r->s->name, r->part);
@@ -426,12 +479,20 @@ print_describe(void)
 		json_end(nrows);
 		return;
 	}
+	for (i = 0; i < nrows; i++)
+		classic += !rows[i].share;
+	if (classic < nrows)
+		print_share();
+	if (classic == 0 && nrows > 0)
+		return;
 	line("%-*s %-*s %-10s %-15s %-15s %-15s %-*s %-*s %s", gw, "GROUP",
 	    tw, "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET",
 	    "LAG", cw, "CONSUMER-ID", hw, "HOST", "CLIENT-ID");
 	for (i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
 
+		if (r->share)
+			continue;
 		if (known(r)) {
 			snprintf(id, sizeof(id), "%016" PRIx64, r->m.id);
 			snprintf(client, sizeof(client), "mq-consume-%ld",
@@ -576,7 +637,7 @@ describe(struct mq_log *l, struct sel *sels, size_t nsels, int from_group)
 	char **names = NULL;
 	struct row *r;
 	size_t i, nm;
-	int p, live = 0;
+	int p, live = 0, share;
 
 	if (from_group)
 		sels = group_sels(g, &names, &nsels);
@@ -587,11 +648,18 @@ describe(struct mq_log *l, struct sel *sels, size_t nsels, int from_group)
 		    sels[i].name);
 		free(mv);
 		live |= nm > 0;
+		if ((share = mq_group_is_share(g, sels[i].name)) < 0)
+			fail_group(-share, sels[i].name);
 		for (p = 0; p < sels[i].total; p++) {
 			if (!picks(&sels[i], p))
 				continue;
 			r = add_row(&sels[i], p);
 			read_offsets(l, t, p, &r->start, &r->end, NULL);
+			if ((r->share = share)) {
+				fail_on(l, mq_share_describe(g, sels[i].name,
+				    p, &r->si));
+				continue;
+			}
 			fail_on(l, mq_group_committed(g, sels[i].name, p, &c));
 			r->value = c.offset;
 			fail_group(mq_group_owner(g, sels[i].name, p, &r->held,
@@ -647,6 +715,24 @@ target(const char *topic, int p, int64_t start, int64_t end, int64_t c,
 	return at < start ? start : at > end ? end : at;
 }
 
+/*
+ * A share partition's start offset, for a shift (-1: none).  Damaged
+ * state has none: a reset to a place of its own writes it anew.
+ */
+static int64_t
+share_start(struct mq_log *l, struct mq_group *g, const char *topic, int p)
+{
+	struct mq_share_info si;
+	int rc = mq_share_describe(g, topic, p, &si);
+
+	if (rc == MQ_ECORRUPT) {
+		warnmsg("%s", mq_log_errdetail(l));
+		return -1;
+	}
+	fail_on(l, rc);
+	return si.start;
+}
+
 /* Keeps members out of g; dies as the man page says when it cannot. */
 static void
 lock_group(struct mq_log *l, struct mq_group *g)
@@ -669,7 +755,7 @@ reset(struct mq_log *l, struct sel *sels, size_t nsels, int from_group)
 	int64_t *offsets;
 	struct row *r;
 	size_t i, j;
-	int p, bad = 0, rc;
+	int p, bad = 0, rc, share;
 
 	if (from_group) {
 		sels = group_sels(g, &names, &nsels);
@@ -687,13 +773,19 @@ reset(struct mq_log *l, struct sel *sels, size_t nsels, int from_group)
 	for (i = 0; i < nsels; i++) {
 		if ((t = open_sel(l, &sels[i], from_group)) == NULL)
 			continue;
+		share = g != NULL ? mq_group_is_share(g, sels[i].name) : 0;
+		if (share < 0)
+			fail_group(-share, sels[i].name);
 		for (p = 0; p < sels[i].total; p++) {
 			if (!picks(&sels[i], p))
 				continue;
 			r = add_row(&sels[i], p);
+			r->share = share;
 			/* Read even when unused: damage stops us here. */
 			c.offset = -1;
-			if (g != NULL)
+			if (share)
+				c.offset = share_start(l, g, sels[i].name, p);
+			else if (g != NULL)
 				fail_on(l, mq_group_committed(g, sels[i].name,
 				    p, &c));
 			read_offsets(l, t, p, &r->start, &r->end,
@@ -733,10 +825,11 @@ reset(struct mq_log *l, struct sel *sels, size_t nsels, int from_group)
 			die(EXIT_FAIL, "%s", strerror(ENOMEM));
 		for (p = 0; p < sels[i].total; p++)
 			offsets[p] = -1;
+		share = j < nrows && rows[j].s == &sels[i] && rows[j].share;
 		for (; j < nrows && rows[j].s == &sels[i]; j++)
 			offsets[rows[j].part] = rows[j].value;
-		rc = mq_group_reset(g, sels[i].name, offsets, sels[i].total,
-		    opt.force);
+		rc = (share ? mq_share_reset : mq_group_reset)(g, sels[i].name,
+		    offsets, sels[i].total, opt.force);
 		free(offsets);
 		fail_on(l, rc);
 	}
