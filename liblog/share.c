@@ -505,7 +505,16 @@ dl_append(struct mq_share *s, int part, const struct sentry *e)
 	snprintf(pbuf, sizeof(pbuf), "%d", part);
 	snprintf(obuf, sizeof(obuf), "%" PRId64, e->offset);
 	snprintf(dbuf, sizeof(dbuf), "%u", (unsigned)e->count);
-	if ((rc = dl_reader(s, dpart, &r)) != 0 ||
+	if (s->dla[dpart] == NULL && (rc = mq_appender_open(s->o.dead_letter,
+	    dpart, s->o.sync, &s->dla[dpart])) != 0)
+		return rc;
+	/*
+	 * An append cut short may have left our record written but not
+	 * published; the next append would publish it.  Recover first, so
+	 * the look below sees what the next append would keep.
+	 */
+	if ((rc = mq_appender_recover(s->dla[dpart])) != 0 ||
+	    (rc = dl_reader(s, dpart, &r)) != 0 ||
 	    (rc = mq_reader_seek(r, e->deadline)) != 0)
 		return rc;
 	while ((rc = mq_reader_next(r, &dl)) == 1)
@@ -544,9 +553,6 @@ dl_append(struct mq_share *s, int part, const struct sentry *e)
 	if ((rc = mq_batch_add(bp, &rec)) != 0)
 		goto out;
 	mq_batch_finish(bp, 0);
-	if (s->dla[dpart] == NULL && (rc = mq_appender_open(s->o.dead_letter,
-	    dpart, s->o.sync, &s->dla[dpart])) != 0)
-		goto out;
 	rc = mq_append(s->dla[dpart], &bp, 1, &first);
 out:
 	free(hs);
