@@ -216,6 +216,27 @@ consume "consume 8 partitions > /dev/null" 10000000 1 mq-consume -d "$LOG" p8
 G=0
 group_run() { G=$((G + 1)); mq-consume -d "$LOG" -g "g$G" p8; }
 consume "consume 8 partitions, group (-g) > /dev/null" 10000000 1 group_run
+# Queue mode: a new share group each run; records accepted as taken.
+Q=0
+queue_run() { Q=$((Q + 1)); mq-consume -d "$LOG" --queue -g "q$Q" p8; }
+[ "$(queue_run | wc -l)" = "$N" ] || die "mq-consume --queue p8: wrong count"
+consume "consume 8 partitions, share group (--queue) > /dev/null" 10000000 1 queue_run
+
+# ------------------------------------------------------------ queue jobs
+# One command per record: fork+exec bound, so a few thousand jobs do.
+JOBS=$(( N < 4000 ? N : 4000 ))
+log "queue: --exec true -j 2 on $JOBS jobs"
+fresh qj 4
+head -n "$JOBS" "$IN" | mq-produce -d "$LOG" qj
+t=()
+for i in $(seq "$RUNS"); do
+	timed mq-consume -d "$LOG" --queue -g "qj$i" --exec true -j 2 qj
+	t+=("$T")
+done
+row "queue jobs, --exec true -j 2 (jobs/s)" "" other "" \
+    "$(fmt_int "$(div "$JOBS" "$(med "${t[@]}")")") jobs/s" "" "" "" "" \
+    "one sh -c per job; no target"
+mq-delete -d "$LOG" qj
 
 # ------------------------------------------------------------ concurrent producers
 log "4 producers into one partition"
