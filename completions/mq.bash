@@ -26,9 +26,10 @@ _mq_options()
 		_mq_flags='-h --help -n --dry-run -V --version -v --verbose'
 		_mq_args='--before -d --dir' ;;
 	mq-consume)
-		_mq_flags='-0 --null -f --follow -h --help -J --json -R --raw
-		    -V --version -v --verbose'
-		_mq_args='-d --dir --exec -F --format -g --group -n --count
+		_mq_flags='-0 --null -f --follow -h --help -J --json --queue
+		    -R --raw -V --version -v --verbose'
+		_mq_args='-d --dir --dead-letter --exec -F --format -g --group
+		    -j --jobs --lock-timeout --max-deliveries -n --count
 		    -o --offset -p --partition --retries --sync' ;;
 	mq-create)
 		_mq_flags='-h --help --if-not-exists -V --version -v --verbose'
@@ -169,6 +170,8 @@ _mq_optarg()
 		_mq_reply 'end' ;;
 	mq-consume:--exec)
 		mapfile -t COMPREPLY < <(compgen -c -- "$_mq_cur") ;;
+	mq-consume:--dead-letter)
+		_mq_reply "$(_mq_topics)" ;;
 	*)
 		COMPREPLY=() ;;
 	esac
