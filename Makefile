@@ -58,8 +58,8 @@ MAN7 = $(sort $(wildcard docs/*.7))
 MANPAGES = $(MAN1) $(MAN3) $(MAN5) $(MAN7)
 # What people copy, installed under DOCDIR/examples.
 SHARE = share/ship-rotated.sh share/tail-ship.sh share/lag-alert.sh \
-	share/systemd/mq-clean.service share/systemd/mq-clean.timer \
-	share/examples/tour.c
+	share/worker-pool.sh share/systemd/mq-clean.service \
+	share/systemd/mq-clean.timer share/examples/tour.c
 
 all: $(CMD_BIN) liblog/liblog.a liblog/$(SHLIB)
 

@@ -3,8 +3,9 @@
 # run it: the C tour of liblog and the example of liblog(3); the cron
 # job that ships rotated files exactly once, cut short in the ways that
 # matter; the tail -F shipper across a rotation and a stop; the lag
-# alert of a consumer group; the systemd service and timer of mq-clean;
-# and the demo.
+# alert of a consumer group; the worker pool on a share group, with a
+# worker killed and the pool stopped; the systemd service and timer of
+# mq-clean; and the demo.
 
 bats_require_minimum_version 1.5.0
 
@@ -264,6 +265,230 @@ billing orders-1: lag 10, no live member"
 	run "$share/lag-alert.sh" nosuch
 	[ "$status" -eq 2 ]
 	run "$share/lag-alert.sh" -m x workers
+	[ "$status" -eq 2 ]
+}
+
+# --------------------------------------------------- worker-pool.sh
+
+# pool NAME ARGS...: starts worker-pool.sh ARGS in the background in
+# its own session, so that teardown's kill takes its workers and their
+# commands with it; stdout to $BATS_TEST_TMPDIR/NAME.out, stderr to
+# NAME.err, its pid (= process group) to the variable NAME.
+pool() {
+	local name=$1 pid
+
+	shift
+	setsid "$share/worker-pool.sh" "$@" >"$BATS_TEST_TMPDIR/$name.out" \
+	    2>"$BATS_TEST_TMPDIR/$name.err" 3>&- &
+	pid=$!
+	mq_bg_pids+=("$pid")
+	mq_bg_pgids+=("$pid")
+	printf -v "$name" '%s' "$pid"
+}
+
+# workers POOL: the pids of the pool's mq-consume workers, sorted.
+workers() {
+	pgrep -P "$1" -x mq-consume | sort || true
+}
+
+# workers_are POOL N [NOT]: the pool has N workers, NOT not among them.
+workers_are() {
+	local w
+
+	w=$(workers "$1")
+	[ "$(grep -c . <<<"$w")" -eq "$2" ] || return 1
+	[ -z "${3-}" ] || ! grep -qx "$3" <<<"$w"
+}
+
+# holder PID WORKER...: the worker that process PID descends from.
+holder() {
+	local p=$1 w
+
+	shift
+	while [ "$p" -gt 1 ]; do
+		for w; do
+			if [ "$p" = "$w" ]; then
+				echo "$w"
+				return 0
+			fi
+		done
+		p=$(ps -o ppid= -p "$p" | tr -d ' ')
+		[ -n "$p" ] || return 1
+	done
+	return 1
+}
+
+# job < SCRIPT: makes SCRIPT the job, $BATS_TEST_TMPDIR/job.sh.
+job() {
+	{
+		echo '#!/bin/sh'
+		cat
+	} >"$BATS_TEST_TMPDIR/job.sh"
+	chmod +x "$BATS_TEST_TMPDIR/job.sh"
+}
+
+# group_empty PGID: no live process is left in the process group; a
+# zombie waiting for an init that is slow to reap it does not count.
+group_empty() {
+	! ps -o stat= -g "$1" | grep -qv '^Z'
+}
+
+# lines_are FILE N: FILE has N lines.
+lines_are() {
+	[ -f "$1" ] && [ "$(wc -l <"$1")" -eq "$2" ]
+}
+
+@test "worker-pool.sh: three workers do 200 jobs, each once; -e ends the pool when the queue is empty" {
+	local log=$BATS_TEST_TMPDIR/done.log
+
+	make_topic jobs -p 3
+	produce_lines jobs 200
+	# The job logs its record, its delivery and the command's last word.
+	job <<'END'
+v=$(cat)
+sleep 0.01
+echo "$v $MQ_DELIVERY $2" >>"$1"
+END
+	run "$share/worker-pool.sh" -e -n 3 -j 2 workers jobs -- \
+	    "$BATS_TEST_TMPDIR/job.sh" "$log" "it's \"quoted\" \$HOME"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	same "$(cut -d' ' -f1 "$log" | sort -n)" "$(seq 200)"
+	same "$(cut -d' ' -f2- "$log" | sort -u)" "1 it's \"quoted\" \$HOME"
+	command -v jq >/dev/null || skip "no jq"
+	same "$(mq-offsets -J -g workers jobs |
+	    jq -c '[(map(.lag) | add), (map(.share) | all)]')" '[0,true]'
+}
+
+@test "worker-pool.sh: a worker killed with kill -9 is started again, and its job comes back at once" {
+	local log=$BATS_TEST_TMPDIR/done.log sleeper worker
+
+	make_topic jobs -p 2
+	produce_lines jobs 20
+	# Job 7 hangs on its first delivery, and says which process it is.
+	job <<'END'
+v=$(cat)
+if [ "$v" = 7 ] && [ "$MQ_DELIVERY" = 1 ]; then
+	echo $$ >"$1.held"
+	exec sleep 60
+fi
+echo "$v $MQ_DELIVERY" >>"$1"
+END
+	pool p -n 2 workers jobs -- "$BATS_TEST_TMPDIR/job.sh" "$log"
+	wait_until 20 lines_are "$log" 19
+	wait_until 10 test -s "$log.held"
+	sleeper=$(cat "$log.held")
+	# shellcheck disable=SC2046 # one pid a word
+	worker=$(holder "$sleeper" $(workers "$p"))
+	[ -n "$worker" ]
+	kill -9 "$worker"
+	# Its job comes back with the worker's death, not after the 30 s
+	# lock, and the pool has two workers again.
+	wait_until 10 lines_are "$log" 20
+	grep -qx '7 2' "$log"
+	wait_until 10 workers_are "$p" 2 "$worker"
+	grep -q "^worker-pool.sh: worker [12] (pid $worker) died of signal 9; starting it again$" \
+	    "$BATS_TEST_TMPDIR/p.err"
+	same "$(cut -d' ' -f1 "$log" | sort -n)" "$(seq 20)"
+	# The first delivery's command outlived its worker; it is not the
+	# pool's to stop.  The pool goes on taking new jobs.
+	kill "$sleeper"
+	produce_lines jobs 1
+	wait_until 10 lines_are "$log" 21
+	kill -TERM "$p"
+	wait "$p"
+	group_empty "$p"
+}
+
+@test "worker-pool.sh: SIGTERM stops every worker and their commands; a job cut short comes back" {
+	local log=$BATS_TEST_TMPDIR/done.log
+
+	make_topic jobs
+	printf 'quick\nslow\n' | mq-produce jobs
+	job <<'END'
+v=$(cat)
+echo "start $v $MQ_DELIVERY" >>"$1"
+if [ "$v" = slow ] && [ "$MQ_DELIVERY" = 1 ]; then
+	trap 'kill $! 2>/dev/null; echo "stopped $v" >>"$1"; exit 1' TERM
+	sleep 60 &
+	wait $!
+fi
+echo "done $v" >>"$1"
+END
+	pool p -n 2 workers jobs -- "$BATS_TEST_TMPDIR/job.sh" "$log"
+	wait_until 10 grep -qsx 'start slow 1' "$log"
+	wait_until 10 grep -qsx 'done quick' "$log"
+	kill -TERM "$p"
+	wait "$p"
+	# The slow job's command got the signal itself, and nothing of the
+	# pool is left.
+	grep -qx 'stopped slow' "$log"
+	group_empty "$p"
+	# Its job was released: the next pool does it, on its second
+	# delivery, and does not do the quick one again.
+	run "$share/worker-pool.sh" -e -n 1 workers jobs -- \
+	    "$BATS_TEST_TMPDIR/job.sh" "$log"
+	[ "$status" -eq 0 ]
+	grep -qx 'start slow 2' "$log"
+	grep -qx 'done slow' "$log"
+	same "$(grep -c '^start quick' "$log")" 1
+}
+
+@test "worker-pool.sh: -D and -m: rejected jobs and jobs out of tries go to the dead-letter topic" {
+	local log=$BATS_TEST_TMPDIR/done.log
+
+	make_topic jobs
+	make_topic failed
+	seq 6 | mq-produce jobs
+	job <<'END'
+v=$(cat)
+case $v in
+3) exit 100 ;;
+5) exit 1 ;;
+esac
+echo "$v" >>"$1"
+END
+	run "$share/worker-pool.sh" -e -n 2 -m 2 -D failed workers jobs -- \
+	    "$BATS_TEST_TMPDIR/job.sh" "$log"
+	[ "$status" -eq 0 ]
+	same "$(sort -n "$log")" "$(printf '%s\n' 1 2 4 6)"
+	same "$(mq-consume -F '%s %h\n' failed | sort)" \
+	    "3 mq.dlq.topic=jobs,mq.dlq.partition=0,mq.dlq.offset=2,mq.dlq.group=workers,mq.dlq.reason=rejected,mq.dlq.deliveries=1
+5 mq.dlq.topic=jobs,mq.dlq.partition=0,mq.dlq.offset=4,mq.dlq.group=workers,mq.dlq.reason=delivery count exhausted,mq.dlq.deliveries=2"
+}
+
+@test "worker-pool.sh: -t: a job that outruns its lock is delivered again; its late end does not count" {
+	local log=$BATS_TEST_TMPDIR/done.log
+
+	make_topic jobs
+	echo slow | mq-produce jobs
+	job <<'END'
+v=$(cat)
+[ "$MQ_DELIVERY" = 1 ] && sleep 1.5
+echo "$v $MQ_DELIVERY" >>"$1"
+END
+	run --separate-stderr "$share/worker-pool.sh" -e -n 1 -t 300 \
+	    workers jobs -- "$BATS_TEST_TMPDIR/job.sh" "$log"
+	[ "$status" -eq 0 ]
+	grep -q 'jobs-0 offset 0: lock timed out; exit 0 not counted' \
+	    <<<"$stderr"
+	same "$(cat "$log")" "slow 1
+slow 2"
+}
+
+@test "worker-pool.sh: a worker that exits on its own stops the pool with its status; usage" {
+	make_topic jobs
+	run "$share/worker-pool.sh" -n 2 workers nosuch -- true
+	[ "$status" -eq 1 ]
+	grep -q 'stopping the pool' <<<"$output"
+	run "$share/worker-pool.sh" -n 2 -D nosuch workers jobs -- true
+	[ "$status" -eq 1 ]
+	grep -q 'dead-letter topic nosuch: no such topic' <<<"$output"
+	run "$share/worker-pool.sh" workers jobs true
+	[ "$status" -eq 2 ]
+	run "$share/worker-pool.sh" -n 0 workers jobs -- true
+	[ "$status" -eq 2 ]
+	run "$share/worker-pool.sh" workers -- true
 	[ "$status" -eq 2 ]
 }
 
