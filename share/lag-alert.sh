@@ -17,7 +17,9 @@
 #	billing orders-3: lag 12, no live member
 #
 # In a partition the group never committed, every record up to the end
-# offset is lag.
+# offset is lag.  A share group (mq-consume --queue) has no owners: its
+# members share every partition, so -o does not apply to it, and its
+# lines say how many records are in flight instead.
 # It prints nothing and exits 0 when all is well, so cron mails only
 # alerts; it exits 1 after alerts, and 2 when it cannot tell (no such
 # group, no log directory, ...).
@@ -53,10 +55,12 @@ alerts=$(printf '%s\n' "$json" | jq -r --argjson max "$max" \
     --argjson owners "$owners" '
 	.[]
 	| .lag = (.lag // .end)
-	| select(.lag > $max or ($owners and .lag > 0 and .owner == null))
+	| select(.lag > $max or ($owners and .lag > 0 and .share != true
+	    and .owner == null))
 	| "\(.group) \(.topic)-\(.partition): lag \(.lag)"
 	  + (if .lag > $max then " > \($max)" else "" end)
-	  + (if .owner == null then ", no live member"
+	  + (if .share == true then ", \(.in_flight) in flight"
+	     elif .owner == null then ", no live member"
 	     else ", owner \(.owner.id // "?")@\(.owner.host // "?")" end)')
 [ -z "$alerts" ] && exit 0
 printf '%s\n' "$alerts"

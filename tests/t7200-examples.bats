@@ -268,6 +268,24 @@ billing orders-1: lag 10, no live member"
 	[ "$status" -eq 2 ]
 }
 
+@test "lag-alert.sh: a share group's lag counts what is in flight; -o does not ask for owners" {
+	command -v jq >/dev/null || skip "no jq"
+	make_topic jobs -p 2
+	produce_lines jobs 30 -p 0
+	produce_lines jobs 4 -p 1
+	mq-consume --queue -g pool -n 10 jobs >/dev/null
+	run "$share/lag-alert.sh" -o -m 0 pool
+	[ "$status" -eq 1 ]
+	# 24 left: which partition gave the 10 is the members' business.
+	total=$(sed -n 's/^pool jobs-[01]: lag \([0-9]*\) > 0, 0 in flight$/\1/p' \
+	    <<<"$output" | awk '{ s += $1 } END { print s }')
+	[ "$total" -eq 24 ]
+	mq-consume --queue -g pool jobs >/dev/null
+	run "$share/lag-alert.sh" -o -m 0 pool
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
 # --------------------------------------------------- worker-pool.sh
 
 # pool NAME ARGS...: starts worker-pool.sh ARGS in the background in
