@@ -131,7 +131,7 @@ take(struct mq_share *s, size_t max, int flags, struct mq_delivery *d)
 	size_t n = 0;
 	int rc = mq_share_acquire(s, max, flags, &got, &n, NULL);
 
-	if (rc != 0)
+	if (rc != 0 || n == 0)
 		return 0;
 	memcpy(d, got, n * sizeof(*d));
 	return n;
