@@ -37,6 +37,15 @@ exit_for(int err)
 	}
 }
 
+int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 vmsg(const char *fmt, va_list ap)
 {

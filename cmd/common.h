@@ -32,6 +32,9 @@ void warnmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
 
+/* A monotonic clock in milliseconds, for intervals. */
+int64_t mono_ms(void);
+
 /* Prints the version line and exits 0. */
 void print_version(void) __attribute__((noreturn));
 

@@ -332,15 +332,6 @@ position(struct mq_log *l, struct source *s)
 	fail_on(l, rc);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 note(const struct source *s, const char *what, int64_t off)
 {
@@ -415,7 +406,7 @@ commit_written(struct mq_log *l, struct source *src, size_t nsrc, int force)
 	if (!pending)
 		return;
 	if (outfile && opt.sync != MQ_SYNC_NONE) {
-		if (!force && opt.sync == MQ_SYNC_BATCH && now_ms() - last <
+		if (!force && opt.sync == MQ_SYNC_BATCH && mono_ms() - last <
 		    SYNC_MS)
 			return;
 		sync_stdout();
@@ -423,7 +414,7 @@ commit_written(struct mq_log *l, struct source *src, size_t nsrc, int force)
 	for (i = 0; i < nsrc; i++)
 		if (src[i].owned)
 			commit(l, &src[i], 0);
-	last = now_ms();
+	last = mono_ms();
 }
 
 static void
@@ -738,7 +729,7 @@ burst(struct mq_log *l, struct source *s, struct source *src, size_t nsrc,
 			commit_written(l, src, nsrc, 0);
 		}
 		if (s->m != NULL && (opt.exec != NULL || k % 256 == 255) &&
-		    now_ms() - looked >= LOOK_MS)
+		    mono_ms() - looked >= LOOK_MS)
 			return 1;
 	}
 	return k > 0;
@@ -754,6 +745,26 @@ all_done(const struct source *src, size_t nsrc)
 		if (src[i].want && !(src[i].owned && src[i].done))
 			return 0;
 	return 1;
+}
+
+/*
+ * Frees what both modes hold, and dies of the signal that stopped us,
+ * if one did, as a shell expects; else returns status.
+ */
+static int
+finish(struct mq_log *l, struct mq_group *g, int status)
+{
+	mq_buf_free(&out);
+	free(ops);
+	free(litbuf);
+	exec_free();
+	mq_group_close(g);
+	mq_log_close(l);
+	if (stopsig) {
+		signal(stopsig, SIG_DFL);
+		raise(stopsig);
+	}
+	return status;
 }
 
 /* The options --queue takes, and those it does not. */
@@ -843,17 +854,7 @@ queue(struct mq_log *l, char **names, int n)
 		mq_topic_close(tv[k]);
 	free(tv);
 	mq_topic_close(qo.share.dead_letter);
-	mq_buf_free(&out);
-	free(ops);
-	free(litbuf);
-	exec_free();
-	mq_group_close(g);
-	mq_log_close(l);
-	if (stopsig) {
-		signal(stopsig, SIG_DFL);
-		raise(stopsig);
-	}
-	return status;
+	return finish(l, g, status);
 }
 
 int
@@ -1019,7 +1020,7 @@ main(int argc, char *argv[])
 				    mq_reader_watch_path(src[i].r),
 				    strerror(errno));
 	}
-	looked = synced = now_ms();
+	looked = synced = mono_ms();
 	if (g != NULL && rebalance(l, src, nsrc) != 0)
 		gone = 1;
 
@@ -1033,14 +1034,14 @@ main(int argc, char *argv[])
 		}
 		if (gone || count == 0 || stopsig || exitstatus != EXIT_OK)
 			break;
-		if (g != NULL && now_ms() - looked >= LOOK_MS) {
-			looked = now_ms();
+		if (g != NULL && mono_ms() - looked >= LOOK_MS) {
+			looked = mono_ms();
 			if (rebalance(l, src, nsrc) != 0)
 				break;
 			progress = 1;
 		}
-		if (g != NULL && now_ms() - synced >= SYNC_MS) {
-			synced = now_ms();
+		if (g != NULL && mono_ms() - synced >= SYNC_MS) {
+			synced = mono_ms();
 			commit_written(l, src, nsrc, 1);
 			if (opt.sync == MQ_SYNC_BATCH)
 				sync_members(l, src, nsrc);
@@ -1076,17 +1077,7 @@ main(int argc, char *argv[])
 		}
 	}
 	free(src);
-	mq_buf_free(&out);
-	free(ops);
-	free(litbuf);
 	if (ifd != -1)
 		close(ifd);
-	exec_free();
-	mq_group_close(g);
-	mq_log_close(l);
-	if (stopsig) {
-		signal(stopsig, SIG_DFL);
-		raise(stopsig);
-	}
-	return exitstatus;
+	return finish(l, g, exitstatus);
 }

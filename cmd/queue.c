@@ -54,15 +54,6 @@ on_chld(int sig)
 	(void)sig;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Takes up to max records from the topics, the next topic first each
  * time: *which gets the share they came from.  *wait gets the shortest
@@ -239,7 +230,7 @@ run_exec(struct mq_log *l, const struct queue_opts *o, int ifd,
     volatile sig_atomic_t *stop)
 {
 	struct mq_delivery *d;
-	int64_t count = o->count, wait = -1, synced = now_ms();
+	int64_t count = o->count, wait = -1, synced = mono_ms();
 	size_t n, i, max;
 	int which, k, signalled = 0;
 
@@ -260,10 +251,10 @@ run_exec(struct mq_log *l, const struct queue_opts *o, int ifd,
 				count -= (int64_t)n;
 		}
 		if (o->share.sync == MQ_SYNC_BATCH &&
-		    now_ms() - synced >= SYNC_MS) {
+		    mono_ms() - synced >= SYNC_MS) {
 			for (k = 0; k < nshares; k++)
 				fail_on(l, mq_share_sync(shares[k]));
-			synced = now_ms();
+			synced = mono_ms();
 		}
 		if (n > 0)
 			continue;
