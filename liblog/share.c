@@ -290,6 +290,21 @@ state_read(int fd, int part, struct sstate *st, uint64_t known,
 	return 0;
 }
 
+/*
+ * state_read() for tools, which take no lock: a state read while it is
+ * written fails its CRC, so damage is damage only when it stays.
+ */
+static int
+state_peek(int fd, int part, struct sstate *st, unsigned char *buf)
+{
+	int rc, tries;
+
+	for (tries = 0; tries < 3; tries++)
+		if ((rc = state_read(fd, part, st, 0, buf)) != MQ_ECORRUPT)
+			break;
+	return rc;
+}
+
 static int
 state_write(int fd, int part, struct sstate *st, unsigned char *buf)
 {
@@ -1021,12 +1036,10 @@ share_check(int fd, int part)
 {
 	struct sstate *st = malloc(sizeof(*st));
 	unsigned char *buf = malloc(SHARE_SLOT);
-	int rc = ENOMEM, tries;
+	int rc = ENOMEM;
 
-	/* No lock: a state read while it is written fails its CRC. */
-	for (tries = 0; st != NULL && buf != NULL && tries < 3; tries++)
-		if ((rc = state_read(fd, part, st, 0, buf)) != MQ_ECORRUPT)
-			break;
+	if (st != NULL && buf != NULL)
+		rc = state_peek(fd, part, st, buf);
 	free(st);
 	free(buf);
 	return rc;
@@ -1054,7 +1067,7 @@ mq_share_describe(struct mq_group *g, const char *topic, int part,
 	unsigned char *buf;
 	int64_t now = mq_now_ms();
 	uint32_t i;
-	int rc, tries, live;
+	int rc, live;
 
 	memset(si, 0, sizeof(*si));
 	si->start = si->end = -1;
@@ -1072,12 +1085,7 @@ mq_share_describe(struct mq_group *g, const char *topic, int part,
 		rc = ENOMEM;
 		goto out;
 	}
-	/* No lock: a state read while it is written fails its CRC. */
-	for (tries = 0; tries < 3; tries++)
-		if ((rc = state_read(f.shfd, part, st, 0, buf)) !=
-		    MQ_ECORRUPT)
-			break;
-	if (rc == MQ_ECORRUPT) {
+	if ((rc = state_peek(f.shfd, part, st, buf)) == MQ_ECORRUPT) {
 		rc = damaged(g, topic, part);
 		goto out;
 	}
