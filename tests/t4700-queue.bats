@@ -275,11 +275,13 @@ $1 == "---" { phase2 = 1; next }
 }
 # kill -9 of a process group is not atomic: the member may be gone, and
 # its record taken again, a moment before its command has died and let
-# go of the flock.  That holder belongs to no live member: its delivery
-# is open, by a killed member, before the last kill.
+# go of the flock.  That holder belongs to no live member: it ran the
+# previous delivery of the job for a killed member, before the last
+# kill, and logged its start and maybe its end, or died between its
+# flock and its S line (a gap before this delivery).
 $1 == "V" {
-	split(open[n], o, " ")
-	if (open[n] == "" || !(o[2] in killed) || o[3])
+	gap = d > last[n] + 1 && !last2[n]
+	if (!gap && (!(n in lastm) || !(lastm[n] in killed) || last2[n]))
 		bad("job " n " held by two live members at once: " $0)
 	else
 		dying++
@@ -300,6 +302,7 @@ $1 == "S" {
 		bad("job " n ": delivery " d " after " last[n] " with no kill")
 	last[n] = d
 	last2[n] = phase2
+	lastm[n] = m
 	open[n] = d " " m " " phase2
 	next
 }
