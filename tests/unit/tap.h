@@ -11,7 +11,13 @@
 
 static int tap_n, tap_failed;
 
-#define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+/* The condition is evaluated first, as a statement of its own: the
+ * message may print what the condition's calls filled in, and function
+ * arguments have no order of evaluation. */
+#define ok(cond, ...) do {						\
+	int tap_pass_ = !!(cond);					\
+	tap_ok(tap_pass_, __FILE__, __LINE__, __VA_ARGS__);		\
+} while (0)
 
 static void
 tap_ok(int pass, const char *file, int line, const char *fmt, ...)
