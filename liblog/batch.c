@@ -165,31 +165,50 @@ decode_header(const unsigned char *h, struct mq_batch_info *info)
 	info->count = (int32_t)get_be32(h + B_COUNT);
 }
 
+static int get_bytes(const unsigned char **, const unsigned char *,
+    const void **, ssize_t *);
+
 /*
  * Walks the records: their lengths must tile the batch exactly, and
  * their offset deltas rise within [0, last_delta], so that no record
  * claims an offset outside its batch (compaction may leave gaps, as in
- * Kafka, but never moves a record).
+ * Kafka, but never moves a record).  Key, value and headers must fill
+ * each record exactly too, so that a batch that passes here is one
+ * mq_batch_iter_next() and mq_record_header() never fail on: a reader
+ * sees damage as a bad batch at its position, never mid-batch.
  */
 static int
 check_records(const unsigned char *p, const unsigned char *end,
     int32_t count, int32_t last_delta)
 {
-	const unsigned char *q;
+	const unsigned char *q, *rend;
+	const void *data;
+	ssize_t klen, vlen;
 	int64_t ts;
-	int32_t i, len, delta, prev = -1;
+	int32_t i, h, nh, len, delta, prev = -1;
 
 	for (i = 0; i < count; i++) {
 		if (get_varint(&p, end, &len) == -1 || len < 1 ||
 		    len > end - p)
 			return -1;
 		q = p + 1;		/* past the attributes byte */
-		if (get_varlong(&q, p + len, VARINT_MAX, &ts) == -1 ||
-		    get_varint(&q, p + len, &delta) == -1 ||
-		    delta <= prev || delta > last_delta)
+		rend = p + len;
+		if (get_varlong(&q, rend, VARINT_MAX, &ts) == -1 ||
+		    get_varint(&q, rend, &delta) == -1 ||
+		    delta <= prev || delta > last_delta ||
+		    get_bytes(&q, rend, &data, &klen) == -1 ||
+		    get_bytes(&q, rend, &data, &vlen) == -1 ||
+		    get_varint(&q, rend, &nh) == -1 || nh < 0)
+			return -1;
+		for (h = 0; h < nh; h++)
+			if (get_bytes(&q, rend, &data, &klen) == -1 ||
+			    klen < 0 ||
+			    get_bytes(&q, rend, &data, &vlen) == -1)
+				return -1;
+		if (q != rend)
 			return -1;
 		prev = delta;
-		p += len;
+		p = rend;
 	}
 	return p == end ? 0 : -1;
 }
