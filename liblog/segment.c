@@ -339,6 +339,23 @@ index_lookup(int dirfd, int64_t base, int64_t target, int64_t *pos)
 	return rc;
 }
 
+/* Is time index entry k (k > 0) in order with entry k - 1?  0, -1 if
+ * not, or errno. */
+static int
+tentry_ordered(int fd, int64_t k)
+{
+	unsigned char a[TINDEX_ENTRY], b[TINDEX_ENTRY];
+	int rc;
+
+	if (k == 0)
+		return 0;
+	if ((rc = read_entry(fd, k - 1, a, sizeof(a))) != 0 ||
+	    (rc = read_entry(fd, k, b, sizeof(b))) != 0)
+		return rc;
+	return (int64_t)get_be64(a) <= (int64_t)get_be64(b) &&
+	    get_be32(a + 8) <= get_be32(b + 8) ? 0 : -1;
+}
+
 int
 tindex_lookup(int dirfd, int64_t base, int64_t ts, int64_t *offset,
     int64_t *last_ts)
@@ -364,6 +381,22 @@ tindex_lookup(int dirfd, int64_t base, int64_t ts, int64_t *offset,
 			lo = mid + 1;
 		} else
 			hi = mid - 1;
+	}
+	/*
+	 * The index is derived data that may be damaged: an entry is
+	 * believed only if it is in order with the one before it, or an
+	 * entry going backwards would send a reader past records it wants.
+	 * Otherwise the segment is read from its start.
+	 */
+	if (rc == 0 && hi >= 0 && (rc = tentry_ordered(fd, hi)) == -1) {
+		*offset = base;
+		rc = 0;
+		if (hi == n - 1)
+			*last_ts = -1;
+	}
+	if (rc == 0 && hi != n - 1 && (rc = tentry_ordered(fd, n - 1)) == -1) {
+		*last_ts = -1;
+		rc = 0;
 	}
 	close(fd);
 	return rc;
