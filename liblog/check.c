@@ -580,7 +580,7 @@ conf_detail(const struct mq_check *c, const char *topic)
 	    c->l->path, topic);
 	if (n > 0 && (size_t)n < sizeof(prefix) &&
 	    strncmp(d, prefix, (size_t)n) == 0)
-		return d + n;
+		return d + n + (d[n] == ' ');
 	return d;
 }
 

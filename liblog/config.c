@@ -482,6 +482,12 @@ yaml_fail(struct yp *y)
 		return conf_fail(y->err, &m, "%s", problem);
 	case YAML_SCANNER_ERROR:
 	case YAML_PARSER_ERROR:
+		/* libyaml does not say that the character it cannot start
+		 * a token with is a tab, the usual cause. */
+		if (pm->index < y->len && y->text[pm->index] == '\t' &&
+		    p->context != NULL && strstr(problem, "tab") == NULL)
+			return conf_fail(y->err, pm, "%s (%s): a tab (YAML "
+			    "indents with spaces only)", problem, p->context);
 		if (p->context == NULL)
 			return conf_fail(y->err, pm, "%s", problem);
 		/* The context often starts elsewhere: an unclosed quote. */

@@ -395,13 +395,13 @@ read_conf(struct mq_topic *t)
 		len += (size_t)n;
 	}
 	close(fd);
-	if (len > CONF_MAX) {
-		snprintf(ce.msg, sizeof(ce.msg), "file too large");
-		rc = MQ_EBADCONF;
-	} else
-		rc = mq_config_parse(buf, len, &t->config, &t->partitions,
-		    &ce);
+	/* Past CONF_MAX it refuses the whole file, saying so. */
+	rc = mq_config_parse(buf, len, &t->config, &t->partitions, &ce);
 	free(buf);
+	/* An error about the whole file has no place (line 0). */
+	if (rc == MQ_EBADCONF && ce.line == 0)
+		return log_fail(l, rc, "%s/%s/%s/%s: %s", l->path,
+		    TOPICS_DIR, t->name, TOPIC_CONF, ce.msg);
 	if (rc == MQ_EBADCONF)
 		return log_fail(l, rc, "%s/%s/%s/%s:%zu:%zu: %s", l->path,
 		    TOPICS_DIR, t->name, TOPIC_CONF, ce.line, ce.col, ce.msg);

@@ -396,7 +396,8 @@ test_parse_bad(void)
 	    "(while scanning a plain scalar at 1:13)");
 	bad_yaml("leading tab", "\tpartitions: 3\n", 1, 1,
 	    "found character that cannot start any token "
-	    "(while scanning for the next token)");
+	    "(while scanning for the next token): a tab (YAML indents with "
+	    "spaces only)");
 	bad_yaml("unknown key", "partitions: 3\nsegment.byte: 100\n", 2, 1,
 	    "segment.byte: unknown config");
 	bad_yaml("duplicate key",
