@@ -40,6 +40,7 @@ struct mq_appender {
 	int64_t	unsynced;		/* records since the last fsync */
 	int	checked;		/* newer segments listed once */
 	int64_t	synced_ms;
+	int	syncerr;		/* a sync failed: no more appends */
 	char	name[MQ_TOPIC_MAX + 16]; /* TOPIC-P, for messages */
 };
 
@@ -180,11 +181,24 @@ write_run(struct mq_appender *a)
 	return 0;
 }
 
+/*
+ * After a failed fsync the kernel may have dropped the dirty pages and
+ * marked them clean, so a second fsync could succeed with the data never
+ * written (PostgreSQL's "fsyncgate"): the appender fails for good, and
+ * the next one starts over from what reached the disk.
+ */
+static int
+sync_failed(struct mq_appender *a, int rc, const char *what)
+{
+	a->syncerr = rc;
+	return fail(a, rc, what);
+}
+
 static int
 sync_segment(struct mq_appender *a)
 {
 	if (fdatasync(a->fds[0]) == -1)
-		return fail(a, errno, "fsync");
+		return sync_failed(a, errno, "fsync");
 	a->st.sync_offset = a->leo;
 	a->unsynced = 0;
 	a->synced_ms = mq_now_ms();
@@ -234,7 +248,7 @@ roll(struct mq_appender *a)
 		for (i = 0; i < 3; i++)
 			close(fds[i]);
 		seg_remove(a->dirfd, a->leo);
-		return fail(a, rc, "fsync directory");
+		return sync_failed(a, rc, "fsync directory");
 	}
 	close_segment(a);
 	memcpy(a->fds, fds, sizeof(fds));
@@ -246,7 +260,7 @@ roll(struct mq_appender *a)
 		return rc;
 	/* The state must not name an older segment than durable data. */
 	if (a->sync != MQ_SYNC_NONE && fsync(a->statefd) == -1)
-		return fail(a, errno, "fsync " STATE_FILE);
+		return sync_failed(a, errno, "fsync " STATE_FILE);
 	return 0;
 }
 
@@ -423,6 +437,8 @@ begin(struct mq_appender *a)
 	char seg[SEGNAME_SIZE];
 	int rc, rebuilt, unknown = 0;
 
+	if (a->syncerr != 0)
+		return fail(a, a->syncerr, "an earlier fsync failed");
 	if ((rc = lock_exclusive(a->statefd)) != 0)
 		return fail(a, rc, "lock");
 	/* mq-delete unlinks it: nothing appended from now on is kept. */
@@ -590,10 +606,12 @@ mq_appender_recover(struct mq_appender *a)
 int
 mq_appender_sync(struct mq_appender *a)
 {
+	if (a->syncerr != 0)
+		return fail(a, a->syncerr, "an earlier fsync failed");
 	if (a->unsynced == 0 || a->fds[0] == -1)
 		return 0;
 	if (fdatasync(a->fds[0]) == -1)
-		return fail(a, errno, "fsync");
+		return sync_failed(a, errno, "fsync");
 	a->unsynced = 0;
 	a->synced_ms = mq_now_ms();
 	return 0;

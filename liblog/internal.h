@@ -244,6 +244,7 @@ struct mq_member {
 	int	lockfd;			/* the group's +lock, read-locked */
 	struct mq_member_info self;
 	int	sync, dirty, nparts;
+	int	syncerr;		/* a sync failed: it stays failed */
 	struct owned *parts;
 };
 

@@ -180,14 +180,25 @@ mq_member_assign(struct mq_group *g, struct mq_topic *t, int sync,
 	return member_open(g, t, sync, MEMBER_ASSIGN, mp);
 }
 
+/*
+ * A sync that failed is not tried again: the kernel may have dropped the
+ * commits it could not write and a second fsync succeed without them
+ * (see sync_failed() in append.c).
+ */
 int
 mq_member_sync(struct mq_member *m)
 {
+	if (m->syncerr != 0)
+		return log_fail(m->g->log, m->syncerr, "group %s: %s: commit: "
+		    "an earlier sync failed: %s", m->g->name,
+		    mq_topic_name(m->t), strerror(m->syncerr));
 	if (!m->dirty)
 		return 0;
-	if (fdatasync(m->f.offfd) == -1)
+	if (fdatasync(m->f.offfd) == -1) {
+		m->syncerr = errno;
 		return log_fail(m->g->log, errno, "group %s: %s: commit: %s",
 		    m->g->name, mq_topic_name(m->t), strerror(errno));
+	}
 	m->dirty = 0;
 	return 0;
 }

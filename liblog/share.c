@@ -86,6 +86,7 @@ struct mq_share {
 	struct mq_member *m;
 	struct mq_share_opts o;
 	int	nparts, next, dirty, fd;
+	int	syncerr;		/* a sync failed: it stays failed */
 	struct spart *p;
 	unsigned char *wbuf;		/* a slot being encoded */
 	struct mq_buf arena;
@@ -384,6 +385,18 @@ fail:
 	return rc;
 }
 
+/*
+ * Syncs the share state, unless a sync failed before: that one is not
+ * tried again (see sync_failed() in append.c).  Returns 0 or errno.
+ */
+static int
+sync_state(struct mq_share *s)
+{
+	if (s->syncerr == 0 && fdatasync(s->fd) == -1)
+		s->syncerr = errno;
+	return s->syncerr;
+}
+
 /* Writes the state if changed, and unlocks.  Returns 0 or errno. */
 static int
 finish(struct mq_share *s, int part, int changed)
@@ -395,8 +408,9 @@ finish(struct mq_share *s, int part, int changed)
 		settle_start(sp->st);
 		if ((rc = state_write(s->fd, part, sp->st, s->wbuf)) != 0)
 			rc = share_fail(s, part, "write", rc);
-		else if (s->o.sync == MQ_SYNC_ALWAYS && fdatasync(s->fd) == -1)
-			rc = share_fail(s, part, "sync", errno);
+		else if (s->o.sync == MQ_SYNC_ALWAYS &&
+		    (rc = sync_state(s)) != 0)
+			rc = share_fail(s, part, "sync", rc);
 		else
 			s->dirty = 1;
 		/* A failed write may have reached the disk or not. */
@@ -619,8 +633,8 @@ dead_letters(struct mq_share *s, int part, int *changed)
 			return share_fail(s, part, "write", rc);
 		}
 		sp->seq = st->seq;
-		if (s->o.sync != MQ_SYNC_NONE && fdatasync(s->fd) == -1)
-			return share_fail(s, part, "sync", errno);
+		if (s->o.sync != MQ_SYNC_NONE && (rc = sync_state(s)) != 0)
+			return share_fail(s, part, "sync", rc);
 	}
 	for (i = 0; i < st->n; ) {
 		if (st->e[i].state != SE_DEADLETTER ||
@@ -782,11 +796,13 @@ mq_share_join(struct mq_group *g, struct mq_topic *t,
 int
 mq_share_sync(struct mq_share *s)
 {
-	if (!s->dirty)
+	int rc;
+
+	if (!s->dirty && s->syncerr == 0)
 		return 0;
-	if (fdatasync(s->fd) == -1)
-		return log_fail(slog(s), errno, "group %s: %s: share state: "
-		    "sync: %s", s->m->g->name, tname(s), strerror(errno));
+	if ((rc = sync_state(s)) != 0)
+		return log_fail(slog(s), rc, "group %s: %s: share state: "
+		    "sync: %s", s->m->g->name, tname(s), strerror(rc));
 	s->dirty = 0;
 	return 0;
 }
