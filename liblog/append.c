@@ -482,26 +482,48 @@ begin(struct mq_appender *a)
 	return 0;
 }
 
+/* Cuts fd to len if it is longer: 0, or -1 with errno. */
+static int
+shorten(int fd, int64_t len)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) == -1)
+		return -1;
+	return sb.st_size > len ? ftruncate(fd, (off_t)len) : 0;
+}
+
 /*
  * Cuts what this call wrote but did not publish.  Only called after
- * begin() succeeded, when a->pub is the published state.
+ * begin() succeeded, when a->pub is the published state.  The indexes
+ * are cut even when the segment is not longer: a roll that failed after
+ * sealing the time index wrote an entry there and nothing to the log.
  */
 static void
 undo(struct mq_appender *a)
 {
 	struct stat sb;
+	int64_t made = a->segbase;
 
+	/* A roll whose publish failed: its new segment, still empty, goes,
+	 * and the published one is cut back like any other. */
+	if (a->segbase != a->pub.hw_segment) {
+		if (fstat(a->fds[0], &sb) == -1)
+			return;
+		close_segment(a);
+		if (sb.st_size == 0 && made > a->pub.hw_segment)
+			seg_remove(a->dirfd, made);
+		if (seg_open(a->dirfd, a->pub.hw_segment, a->fds) != 0)
+			return;
+		a->segbase = a->pub.hw_segment;
+	}
 	/* Only ever shorten: a segment already shorter than its committed
 	 * size is damage to report, not to pad with zeros. */
-	if (a->segbase != a->pub.hw_segment || fstat(a->fds[0], &sb) == -1 ||
-	    sb.st_size <= a->pub.hw_pos)
+	if (shorten(a->fds[0], a->pub.hw_pos) == -1)
 		return;
-	if (ftruncate(a->fds[0], (off_t)a->pub.hw_pos) == 0) {
-		(void)!ftruncate(a->fds[1], (off_t)a->pub.index_entries *
-		    INDEX_ENTRY);
-		(void)!ftruncate(a->fds[2], (off_t)a->pub.tindex_entries *
-		    TINDEX_ENTRY);
-	}
+	(void)shorten(a->fds[1], (int64_t)a->pub.index_entries * INDEX_ENTRY);
+	(void)shorten(a->fds[2], (int64_t)a->pub.tindex_entries *
+	    TINDEX_ENTRY);
 }
 
 static int

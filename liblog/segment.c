@@ -230,8 +230,15 @@ seg_files(int dirfd, int64_t base, int fds[3], int flags)
 		    (i == 0 ? flags : O_CREAT), 0666);
 		if (fds[i] == -1) {
 			err = errno;
-			while (i-- > 0)
+			/* A .log this call made would look like a roll that
+			 * died: it goes with the call. */
+			if (i > 0 && (flags & O_EXCL))
+				seg_remove(dirfd, base);
+			/* The caller's array may be its open segment's. */
+			while (i-- > 0) {
 				close(fds[i]);
+				fds[i] = -1;
+			}
 			errno = err;
 			return -1;
 		}
@@ -265,11 +272,16 @@ seg_remove(int dirfd, int64_t base)
 	char name[SEGNAME_SIZE];
 	int i, rc = 0;
 
+	/* The .log first, and alone if it stays: a segment without its
+	 * indexes is damage to mq-check, one left whole is not. */
 	for (i = 0; i < 3; i++) {
 		seg_name(name, base, seg_ext[i]);
-		if (unlinkat(dirfd, name, 0) == -1 && errno != ENOENT &&
-		    rc == 0)
-			rc = errno;
+		if (unlinkat(dirfd, name, 0) == -1 && errno != ENOENT) {
+			if (rc == 0)
+				rc = errno;
+			if (i == 0)
+				break;
+		}
 	}
 	return rc;
 }
