@@ -167,13 +167,27 @@ member_live(int memfd, int slot, uint64_t id)
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * Makes directory name in dirfd unless it exists, and syncs dirfd so the
+ * new name outlives a power loss with the commits under it.  Returns 0
+ * or errno: a commit must not be reported durable in a directory whose
+ * creation failed to reach the disk.
+ */
+static int
+make_dir(int dirfd, const char *name)
+{
+	if (mkdirat(dirfd, name, 0777) == -1)
+		return errno == EEXIST ? 0 : errno;
+	return fsync_dir(dirfd);
+}
+
 static int
 groups_dir(struct mq_log *l, int create)
 {
-	int fd;
+	int fd, rc;
 
-	if (create && mkdirat(l->dirfd, GROUPS_DIR, 0777) == 0)
-		fsync_dir(l->dirfd);
+	if (create && (rc = make_dir(l->dirfd, GROUPS_DIR)) != 0)
+		return -rc;
 	fd = openat(l->dirfd, GROUPS_DIR, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC);
 	return fd == -1 ? -errno : fd;
@@ -194,8 +208,11 @@ group_dir(struct mq_group *g, int create)
 		return log_fail(l, rc, "%s/%s: %s", l->path, GROUPS_DIR,
 		    strerror(rc));
 	}
-	if (create && mkdirat(gfd, g->name, 0777) == 0)
-		fsync_dir(gfd);
+	if (create && (rc = make_dir(gfd, g->name)) != 0) {
+		close(gfd);
+		return log_fail(l, rc, "%s/%s/%s: %s", l->path, GROUPS_DIR,
+		    g->name, strerror(rc));
+	}
 	fd = openat(gfd, g->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	rc = errno;
@@ -400,8 +417,10 @@ gfiles_open(struct mq_group *g, const char *topic, int create,
 	if (mq_name_check(topic) != 0)
 		return log_fail(l, MQ_EBADNAME, "%s: %s", topic,
 		    mq_strerror(MQ_EBADNAME));
-	if (create && mkdirat(g->fd, topic, 0777) == 0)
-		fsync_dir(g->fd);
+	if (create && (rc = make_dir(g->fd, topic)) != 0) {
+		errno = rc;
+		goto fail;
+	}
 	f->dirfd = openat(g->fd, topic, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (f->dirfd == -1) {
