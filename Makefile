@@ -118,11 +118,27 @@ tests/bench/mqbench: tests/bench/mqbench.c liblog/liblog.a $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< liblog/liblog.a \
 		$(YAML_LIBS)
 
+TEST_DEPS = all $(UNIT_BIN) tests/unit/decode_offsets $(EXAMPLES) \
+	tests/fault/faultinj.so tests/fault/refuse
+
 # The C unit tests, then every tests/*.bats file against the built
 # commands.  SANITIZE=1 runs it all under ASan and UBSan; MQ_CC lets the
 # install test build with the compiler the library was built with.
-check: all $(UNIT_BIN) tests/unit/decode_offsets $(EXAMPLES)
+check: $(TEST_DEPS)
 	MQ_SANITIZE=$(SANITIZE) MQ_CC='$(CC)' tests/run.sh
+
+# The fault injection shim of tests/t9600-faults.bats, LD_PRELOADed into
+# the commands to make their file operations fail (tests/fault/faultinj.c).
+# Never built with the sanitizers: it only forwards calls, and the
+# commands it goes into carry their own ASan runtime.
+tests/fault/faultinj.so: tests/fault/faultinj.c
+	$(CC) -std=c11 -Wall -Wextra -O2 -g -fPIC -shared -o $@ \
+		tests/fault/faultinj.c -ldl
+
+# A long-lived library user that goes on after failures, for the shim.
+tests/fault/refuse: tests/fault/refuse.c liblog/liblog.a $(FLAGS_STAMP)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< liblog/liblog.a \
+		$(YAML_LIBS)
 
 # The long variants of the kill -9 tests (60,000 records through three
 # group members killed at random); make check runs short ones.
@@ -227,7 +243,8 @@ uninstall:
 clean:
 	rm -f liblog/*.o liblog/liblog.a liblog/liblog.so* cmd/*.o \
 		$(CMD_BIN) $(UNIT_BIN) tests/unit/decode_offsets $(EXAMPLES) \
-		tests/bench/mqbench $(FLAGS_STAMP)
+		tests/bench/mqbench tests/fault/faultinj.so tests/fault/refuse \
+		$(FLAGS_STAMP)
 
 .PHONY: all bench examples check torture demo lint install uninstall \
 	clean FORCE
