@@ -342,7 +342,7 @@ recover(struct mq_appender *a, int64_t size, int unknown)
 	int64_t at, synced = a->st.sync_offset;
 	struct segscan sc;
 	char seg[SEGNAME_SIZE];
-	int rc, err = 0;
+	int rc, err = 0, tail = 0;
 
 	seg_name(seg, a->segbase, ".log");
 	if (size < a->st.hw_pos) {
@@ -351,8 +351,10 @@ recover(struct mq_appender *a, int64_t size, int unknown)
 		    (long long)size, (long long)a->st.hw_pos);
 		index_reset(&a->st);
 		a->st.hw_offset = a->segbase;
-	} else
+	} else {
 		synced = a->st.hw_offset;	/* all past it is unpublished */
+		tail = !unknown;
+	}
 	a->leo = a->st.hw_offset;
 	if (ftruncate(a->fds[1], (off_t)a->st.index_entries * INDEX_ENTRY) ==
 	    -1 || ftruncate(a->fds[2], (off_t)a->st.tindex_entries *
@@ -363,6 +365,13 @@ recover(struct mq_appender *a, int64_t size, int unknown)
 	while ((rc = segscan_next(&sc, &b, &info, &why)) == 1) {
 		if (info.base_offset < a->leo) {
 			why = "offsets go backwards";
+			break;
+		}
+		/* An appender stamps each batch with the next offset, and the
+		 * CRC does not cover it: past a known committed point a jump
+		 * is a damaged base offset, not a batch to keep. */
+		if (tail && info.base_offset != a->leo) {
+			why = "offsets jump";
 			break;
 		}
 		if ((err = note_batch(a, sc.at, info.last_offset,
