@@ -118,8 +118,21 @@ tests/bench/mqbench: tests/bench/mqbench.c liblog/liblog.a $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< liblog/liblog.a \
 		$(YAML_LIBS)
 
+# The power-loss simulation of tests/t9800-powerloss.bats
+# (tests/powerloss/): plrec.so, preloaded, records a run's writes, syncs
+# and acknowledgements under the log directory; plsim builds from that
+# trace the states a power loss could leave.  The shim is built without
+# the sanitizers, since it is preloaded ahead of their runtime.
+tests/powerloss/plrec.so: tests/powerloss/plrec.c tests/powerloss/plrec.h
+	$(CC) $(WARN) -D_GNU_SOURCE $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
+tests/powerloss/plsim: tests/powerloss/plsim.c tests/powerloss/plrec.h \
+		$(FLAGS_STAMP)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<
+
 TEST_DEPS = all $(UNIT_BIN) tests/unit/decode_offsets $(EXAMPLES) \
-	tests/fault/faultinj.so tests/fault/refuse
+	tests/fault/faultinj.so tests/fault/refuse \
+	tests/powerloss/plrec.so tests/powerloss/plsim
 
 # The C unit tests, then every tests/*.bats file against the built
 # commands.  SANITIZE=1 runs it all under ASan and UBSan; MQ_CC lets the
@@ -142,7 +155,7 @@ tests/fault/refuse: tests/fault/refuse.c liblog/liblog.a $(FLAGS_STAMP)
 
 # The long variants of the kill -9 tests (60,000 records through three
 # group members killed at random); make check runs short ones.
-torture: all tests/unit/decode_offsets
+torture: $(TEST_DEPS)
 	MQ_TORTURE=1 PATH="$$(pwd)/cmd:$$PATH" bats -f torture tests/
 
 # The benchmark: one table of records/s, MB/s and ratios to cat and the
@@ -244,7 +257,7 @@ clean:
 	rm -f liblog/*.o liblog/liblog.a liblog/liblog.so* cmd/*.o \
 		$(CMD_BIN) $(UNIT_BIN) tests/unit/decode_offsets $(EXAMPLES) \
 		tests/bench/mqbench tests/fault/faultinj.so tests/fault/refuse \
-		$(FLAGS_STAMP)
+		tests/powerloss/plrec.so tests/powerloss/plsim $(FLAGS_STAMP)
 
 .PHONY: all bench examples check torture demo lint install uninstall \
 	clean FORCE
