@@ -153,6 +153,11 @@ tests/fault/refuse: tests/fault/refuse.c liblog/liblog.a $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< liblog/liblog.a \
 		$(YAML_LIBS)
 
+# The suite with every command and unit test under valgrind's memcheck;
+# fails on any report.  Slow (an hour or more), so not part of check-all.
+check-valgrind: $(TEST_DEPS)
+	MQ_VALGRIND=1 MQ_CC='$(CC)' tests/run.sh
+
 # The long variants of the kill -9 tests (60,000 records through three
 # group members killed at random); make check runs short ones.
 torture: $(TEST_DEPS)
@@ -259,6 +264,6 @@ clean:
 		tests/bench/mqbench tests/fault/faultinj.so tests/fault/refuse \
 		tests/powerloss/plrec.so tests/powerloss/plsim $(FLAGS_STAMP)
 
-.PHONY: all bench examples check torture demo lint install uninstall \
-	clean FORCE
+.PHONY: all bench examples check check-valgrind torture demo \
+	lint install uninstall clean FORCE
 .SECONDARY:
