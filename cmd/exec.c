@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -183,6 +184,28 @@ exec_start(const struct exec_ctx *ctx, const struct mq_record *r,
 	build_env(ctx, r);
 	if (pipe2(pfd, O_CLOEXEC) == -1)
 		return errno;
+	/*
+	 * The value goes into the pipe before the command starts when the
+	 * pipe can hold it, so that a kill -9 of ours leaves no command, or
+	 * one with its whole value: never one reading part of it as if it
+	 * were all.  A bigger value is written as the command reads it.
+	 */
+	if (left > 0 && fcntl(pfd[1], F_GETPIPE_SZ) < (long)left &&
+	    left <= INT_MAX)
+		(void)fcntl(pfd[1], F_SETPIPE_SZ, (int)left);
+	if (left > 0 && fcntl(pfd[1], F_GETPIPE_SZ) >= (long)left)
+		while (left > 0) {
+			if ((n = write(pfd[1], p, left)) == -1) {
+				if (errno == EINTR)
+					continue;
+				rc = errno;
+				close(pfd[0]);
+				close(pfd[1]);
+				return rc;
+			}
+			p += n;
+			left -= (size_t)n;
+		}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfd[0], STDIN_FILENO);
 	/*
