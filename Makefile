@@ -162,6 +162,16 @@ check-valgrind: $(TEST_DEPS)
 # group members killed at random); make check runs short ones.
 torture: $(TEST_DEPS)
 	MQ_TORTURE=1 PATH="$$(pwd)/cmd:$$PATH" bats -f torture tests/
+	$(MAKE) crash-torture
+
+# Every kind of writer of one log directory killed at 1,000 random points
+# and restarted, then a Jepsen-style check of the history (lost, duplicate,
+# inconsistent, skipped reads ...); make check runs 64 points in
+# tests/t9700.  CRASH_KILLS=N sets the number of points.
+CRASH_KILLS ?= 1000
+crash-torture: all tests/unit/decode_offsets
+	PATH="$$(pwd)/cmd:$$PATH" tests/torture/crash-torture.sh \
+		-k $(CRASH_KILLS)
 
 # The benchmark: one table of records/s, MB/s and ratios to cat and the
 # peers of ../shared/bench, against issue 6's targets (docs/bench.md).
@@ -264,6 +274,6 @@ clean:
 		tests/bench/mqbench tests/fault/faultinj.so tests/fault/refuse \
 		tests/powerloss/plrec.so tests/powerloss/plsim $(FLAGS_STAMP)
 
-.PHONY: all bench examples check check-valgrind torture demo \
-	lint install uninstall clean FORCE
+.PHONY: all bench examples check check-valgrind torture \
+	crash-torture demo lint install uninstall clean FORCE
 .SECONDARY:
