@@ -130,9 +130,78 @@ tests/powerloss/plsim: tests/powerloss/plsim.c tests/powerloss/plrec.h \
 		$(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<
 
+# ---- Fuzzing (tests/fuzz/README) ----------------------------------------
+# make fuzz builds a libFuzzer harness per decoder with clang, against
+# liblog objects of its own in tests/fuzz/build/ (the normal build is
+# untouched), and runs each for FUZZ_TIME seconds on its corpus
+# tests/fuzz/corpus/NAME/, where new inputs go; a crash is written to
+# tests/fuzz/crashes/NAME/.  make check replays both directories with
+# tests/fuzz/replay_NAME, built like the unit tests (tests/t9650).
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_NAMES = batch config index recover state
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = $(WARN) -D_GNU_SOURCE -Iliblog -Itests/fuzz $(YAML_CFLAGS) \
+	-g -O1 -fno-omit-frame-pointer $(FUZZ_SAN)
+FUZZ_LIB_OBJ = $(patsubst liblog/%.c,tests/fuzz/build/%.o,$(LIB_SRC))
+FUZZ_BIN = $(addprefix tests/fuzz/build/fuzz_,$(FUZZ_NAMES))
+FUZZ_REPLAY = $(addprefix tests/fuzz/replay_,$(FUZZ_NAMES))
+# Files on a tmpfs when there is one: the harnesses write partitions.
+FUZZ_TMP = $(if $(wildcard /dev/shm/.),/dev/shm,/tmp)
+
+tests/fuzz/build/%.o: liblog/%.c liblog/mq.h liblog/internal.h
+	@mkdir -p tests/fuzz/build
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+tests/fuzz/build/liblog.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(FUZZ_LIB_OBJ)
+
+tests/fuzz/build/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h \
+		tests/fuzz/build/liblog.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		tests/fuzz/build/liblog.a $(YAML_LIBS)
+
+tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
+		tests/fuzz/fuzz.h liblog/liblog.a $(FLAGS_STAMP)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz $(CPPFLAGS) $(LDFLAGS) -o $@ $< \
+		tests/fuzz/replay.c liblog/liblog.a $(YAML_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+# One fuzzer at a time: the machine is shared.
+fuzz: $(FUZZ_BIN)
+	for n in $(FUZZ_NAMES); do \
+		mkdir -p tests/fuzz/corpus/$$n tests/fuzz/crashes/$$n && \
+		TMPDIR=$(FUZZ_TMP) tests/fuzz/build/fuzz_$$n \
+			-max_total_time=$(FUZZ_TIME) -max_len=65536 \
+			-timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix=tests/fuzz/crashes/$$n/ \
+			tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+# Keeps only the inputs that add an edge, in place: hit counts would
+# keep many times more files for little more coverage.
+fuzz-merge: $(FUZZ_BIN)
+	for n in $(FUZZ_NAMES); do \
+		rm -rf tests/fuzz/build/min && mkdir -p tests/fuzz/build/min && \
+		TMPDIR=$(FUZZ_TMP) tests/fuzz/build/fuzz_$$n -merge=1 \
+			-use_counters=0 \
+			-max_len=65536 -timeout=10 tests/fuzz/build/min \
+			tests/fuzz/corpus/$$n && \
+		rm -rf tests/fuzz/corpus/$$n && \
+		mv tests/fuzz/build/min tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+fuzz-clean:
+	rm -rf tests/fuzz/build $(FUZZ_REPLAY)
+
+.PHONY: fuzz fuzz-build fuzz-merge fuzz-clean
+
+
 TEST_DEPS = all $(UNIT_BIN) tests/unit/decode_offsets $(EXAMPLES) \
 	tests/fault/faultinj.so tests/fault/refuse \
-	tests/powerloss/plrec.so tests/powerloss/plsim
+	tests/powerloss/plrec.so tests/powerloss/plsim $(FUZZ_REPLAY)
 
 # The C unit tests, then every tests/*.bats file against the built
 # commands.  SANITIZE=1 runs it all under ASan and UBSan; MQ_CC lets the
@@ -273,6 +342,7 @@ clean:
 		$(CMD_BIN) $(UNIT_BIN) tests/unit/decode_offsets $(EXAMPLES) \
 		tests/bench/mqbench tests/fault/faultinj.so tests/fault/refuse \
 		tests/powerloss/plrec.so tests/powerloss/plsim $(FLAGS_STAMP)
+	rm -rf tests/fuzz/build $(FUZZ_REPLAY)
 
 .PHONY: all bench examples check check-valgrind torture \
 	crash-torture demo lint install uninstall clean FORCE
