@@ -23,6 +23,9 @@
  *   (1), kept up to a byte somewhere in the middle (2), kept in size
  *   with the newly allocated part zeroed (3), or kept with some bytes
  *   flipped (4).  Variants 5 and up mix these, file by file, at random.
+ *   A write within one 512-byte sector is atomic, as disks make it (and
+ *   as PostgreSQL assumes for pg_control): old or new, never cut,
+ *   zeroed or flipped.  partition.state is such a write.
  * - A directory's entries are durable as of its last fsync: entries
  *   made, renamed or removed since (creations, renames, unlinks,
  *   mkdirs) are all applied (variants 0, 3, 4), none (1), the first half
@@ -636,6 +639,14 @@ hash_bytes(uint64_t *h, const void *p, size_t n)
 	}
 }
 
+/* Does write c fall within one sector? */
+static int
+atomic(const struct fop *c)
+{
+	return c->len > 0 && c->len <= 512 &&
+	    c->off / 512 == (c->off + (int64_t)c->len - 1) / 512;
+}
+
 /* A file's content in a state: pass 0 hashes, pass 1 writes too. */
 static unsigned char *
 content(const struct ino *f, int mode, size_t *lenp, char *how,
@@ -662,7 +673,7 @@ content(const struct ino *f, int mode, size_t *lenp, char *how,
 			if (c->type != PL_WRITE)
 				continue;
 			if (want < c->len) {
-				cut = want;
+				cut = atomic(c) ? 0 : want;
 				break;
 			}
 			want -= c->len;
@@ -675,7 +686,7 @@ content(const struct ino *f, int mode, size_t *lenp, char *how,
 		for (i = 0; i < f->npend; i++) {
 			const struct fop *c = &f->pend[i];
 
-			if (c->type != PL_WRITE)
+			if (c->type != PL_WRITE || atomic(c))
 				continue;
 			a = (size_t)c->off;
 			b = a + c->len < len ? a + c->len : len;
