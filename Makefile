@@ -222,6 +222,12 @@ tests/fault/refuse: tests/fault/refuse.c liblog/liblog.a $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< liblog/liblog.a \
 		$(YAML_LIBS)
 
+# What CI runs (README's test command): the suite under ASan and UBSan,
+# then again in the plain build, which stays built for make demo.
+check-all:
+	$(MAKE) check SANITIZE=1
+	$(MAKE) check SANITIZE=
+
 # The suite with every command and unit test under valgrind's memcheck;
 # fails on any report.  Slow (an hour or more), so not part of check-all.
 check-valgrind: $(TEST_DEPS)
@@ -344,6 +350,6 @@ clean:
 		tests/powerloss/plrec.so tests/powerloss/plsim $(FLAGS_STAMP)
 	rm -rf tests/fuzz/build $(FUZZ_REPLAY)
 
-.PHONY: all bench examples check check-valgrind torture \
+.PHONY: all bench examples check check-all check-valgrind torture \
 	crash-torture demo lint install uninstall clean FORCE
 .SECONDARY:
