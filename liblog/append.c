@@ -342,10 +342,10 @@ recover(struct mq_appender *a, int64_t size, int unknown)
 	int64_t at, synced = a->st.sync_offset;
 	struct segscan sc;
 	char seg[SEGNAME_SIZE];
-	int rc, err = 0, tail = 0;
+	int rc, err = 0, tail = 0, shrunk = size < a->st.hw_pos;
 
 	seg_name(seg, a->segbase, ".log");
-	if (size < a->st.hw_pos) {
+	if (shrunk) {
 		log_notify(a->l, "%s: %s is shorter than its committed size "
 		    "(%lld < %lld bytes): rescanning it", a->name, seg,
 		    (long long)size, (long long)a->st.hw_pos);
@@ -407,9 +407,20 @@ recover(struct mq_appender *a, int64_t size, int unknown)
 	}
 	if ((rc = write_run(a)) != 0)
 		return rc;
-	if (a->sync != MQ_SYNC_NONE && (rc = sync_segment(a)) != 0)
+	/*
+	 * A committed point lowered after a power loss must be durable
+	 * before anything is written past it, whatever the sync mode: an
+	 * old partition.state coming back after a second power loss would
+	 * point into the bytes written since, and cut them as a torn tail.
+	 */
+	if ((a->sync != MQ_SYNC_NONE || shrunk) &&
+	    (rc = sync_segment(a)) != 0)
 		return rc;
-	return publish(a);
+	if ((rc = publish(a)) != 0)
+		return rc;
+	if (shrunk && fsync(a->statefd) == -1)
+		return sync_failed(a, errno, "fsync " STATE_FILE);
+	return 0;
 }
 
 /* partition.state unreadable: start over from the newest segment. */

@@ -497,3 +497,19 @@ want_clean() {
 	same "$(mq-consume -F '%o %s\n' orders)" "$(cat "$f/old")"
 	check_log 'read-only'
 }
+
+@test "a committed point lowered after a power loss is synced first, even with --sync=none" {
+	make_topic t
+	printf 'a\nb\n' | mq-produce --sync=none t
+	keep=$(fsize "$(pdir t 0)/00000000000000000000.log")
+	printf 'c\nd\n' | mq-produce --sync=none t
+	# A power loss kept partition.state but not the second batch.
+	truncate -s "$keep" "$(pdir t 0)/00000000000000000000.log"
+	faulty "" mq-produce --sync=none t <<<e
+	same "$st" 0
+	# The segment, then partition.state, before the append: an old state
+	# back after a second power loss would cut what comes after.
+	grep -q '^fdatasync .*00000000000000000000\.log' "$f/calls"
+	grep -q '^fsync .*partition\.state' "$f/calls"
+	same "$(mq-consume -F '%o %s\n' t | tr '\n' ' ')" "0 a 1 b 2 e "
+}
