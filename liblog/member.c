@@ -325,6 +325,9 @@ mq_member_commit(struct mq_member *m, int part, int64_t offset,
 	if (part < 0 || part >= m->nparts || !m->parts[part].held ||
 	    offset < 0)
 		return EINVAL;
+	/* After a failed sync nothing more is written: it stays failed. */
+	if (m->syncerr != 0)
+		return mq_member_sync(m);
 	if ((rc = commit_read(m->f.offfd, part, &c)) != 0)
 		return commit_fail(m, part, "read", rc);
 	if (c.seq != m->parts[part].seq) {

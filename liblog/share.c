@@ -406,7 +406,10 @@ finish(struct mq_share *s, int part, int changed)
 
 	if (changed) {
 		settle_start(sp->st);
-		if ((rc = state_write(s->fd, part, sp->st, s->wbuf)) != 0)
+		/* After a failed sync nothing more is written. */
+		if (s->syncerr != 0)
+			rc = share_fail(s, part, "sync", s->syncerr);
+		else if ((rc = state_write(s->fd, part, sp->st, s->wbuf)) != 0)
 			rc = share_fail(s, part, "write", rc);
 		else if (s->o.sync == MQ_SYNC_ALWAYS &&
 		    (rc = sync_state(s)) != 0)

@@ -316,6 +316,8 @@ acked_or_dead() {
 	same "$(grep -c '^append [0-9] ok' "$f/out")" 4
 	grep -qx 'leave fail' "$f/out"
 	same "$(grep -c '^fdatasync .*/offsets' "$f/calls")" 1
+	# Nor is any commit written after it, to be read by others.
+	same "$(grep -c '^pwrite .*/offsets' "$f/calls")" 1
 	check_log 'refuse'
 }
 
