@@ -169,15 +169,16 @@ member_live(int memfd, int slot, uint64_t id)
 
 /*
  * Makes directory name in dirfd unless it exists, and syncs dirfd so the
- * new name outlives a power loss with the commits under it.  Returns 0
- * or errno: a commit must not be reported durable in a directory whose
- * creation failed to reach the disk.
+ * name outlives a power loss with the commits under it.  Returns 0 or
+ * errno: a commit must not be reported durable in a directory whose
+ * creation failed to reach the disk.  An existing one is synced too: its
+ * maker may have died, or failed, before its sync.
  */
 static int
 make_dir(int dirfd, const char *name)
 {
-	if (mkdirat(dirfd, name, 0777) == -1)
-		return errno == EEXIST ? 0 : errno;
+	if (mkdirat(dirfd, name, 0777) == -1 && errno != EEXIST)
+		return errno;
 	return fsync_dir(dirfd);
 }
 
