@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -21,6 +20,10 @@
 
 #include "common.h"
 #include "exec.h"
+
+/* The most of a value put into the pipe before its command starts: the
+ * pipe's buffer is kernel memory the command holds until it reads. */
+#define PREFILL_MAX	(1024 * 1024)
 
 extern char **environ;
 
@@ -191,7 +194,7 @@ exec_start(const struct exec_ctx *ctx, const struct mq_record *r,
 	 * were all.  A bigger value is written as the command reads it.
 	 */
 	if (left > 0 && fcntl(pfd[1], F_GETPIPE_SZ) < (long)left &&
-	    left <= INT_MAX)
+	    left <= PREFILL_MAX)
 		(void)fcntl(pfd[1], F_SETPIPE_SZ, (int)left);
 	if (left > 0 && fcntl(pfd[1], F_GETPIPE_SZ) >= (long)left)
 		while (left > 0) {
