@@ -249,7 +249,8 @@ producer_run() {
 	done <"$W/names"
 	echo "# $nops ops traced, $nstates crash states built," \
 	    "$nchecked checked clean, $nfail failed" >&3
-	[ "$nfail" -eq 0 ]
+	[ "$nfail" -eq 0 ] && [ "$nstates" -gt 10 ] &&
+	    [ "$nchecked" -eq "$nstates" ]
 }
 
 # A state the torture found (a mix, crash after a write the writer had
@@ -399,7 +400,8 @@ group_run() {
 	done <"$W/names"
 	echo "# $nops ops traced, $nstates crash states built," \
 	    "$nchecked checked clean, $nfail failed" >&3
-	[ "$nfail" -eq 0 ]
+	[ "$nfail" -eq 0 ] && [ "$nstates" -gt 10 ] &&
+	    [ "$nchecked" -eq "$nstates" ]
 }
 
 @test "power loss: group commits with --sync=always, old or new, never past the output" {

@@ -297,7 +297,9 @@ open_op(int flags)
 static mode_t
 open_mode(int flags, va_list ap)
 {
-	return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
+	/* O_TMPFILE holds O_DIRECTORY's bit: a directory open has no mode. */
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ?
+	    (mode_t)va_arg(ap, int) : 0;
 }
 
 int

@@ -233,12 +233,16 @@ ssize_t
 write(int fd, const void *p, size_t len)
 {
 	ssize_t n;
+	int err;
 
 	if (real_write == NULL)
 		SYM(real_write, "write");
 	n = real_write(fd, p, len);
+	/* start_of's lseek must not leave ESPIPE behind a good write. */
+	err = errno;
 	if (n > 0 && tracefd != -1 && fd != tracefd)
 		note_write(fd, p, n, fd == STDOUT_FILENO ? 0 : start_of(fd, n));
+	errno = err;
 	return n;
 }
 
@@ -286,12 +290,15 @@ ssize_t
 writev(int fd, const struct iovec *iov, int cnt)
 {
 	ssize_t n;
+	int err;
 
 	REAL(writev);
 	n = real_writev(fd, iov, cnt);
+	err = errno;
 	if (n > 0 && tracefd != -1)
 		note_iov(fd, iov, cnt, n, fd == STDOUT_FILENO ? 0 :
 		    start_of(fd, n));
+	errno = err;
 	return n;
 }
 

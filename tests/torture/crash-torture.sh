@@ -425,6 +425,9 @@ echo "X check $? $(tr '\n' ' ' <"$R/check.out" | head -c 300)" >&7
 mq-consume -F "$fmt" log kv ret jobs >"$R/final"
 mq-consume -F '%s\n' dlq >"$R/dlq"
 mq-offsets -J log kv ret jobs | jq -r '.[] | "\(.topic) \(.partition) \(.start) \(.end)"' >"$R/starts"
+# Without the starts the gap and retention checks would check nothing.
+[ "$(grep -c . "$R/starts")" -ge 9 ] ||
+	{ echo "crash-torture: mq-offsets -J | jq gave no log starts" >&2; exit 1; }
 for d in "$MQ_DIR"/topics/*/*-[0-9]*; do
 	t=${d%/*}
 	t=${t##*/}
