@@ -39,14 +39,17 @@ count_owned() {
 # split_ok N ERRFILE...: the members hold N partitions between them,
 # disjoint, all of 0..N-1, each within one of the others' share.
 split_ok() {
-	local n=$1 f all="" min=999999 max=0 c
+	local n=$1 f all="" min=999999 max=0 c o
 
 	shift
+	# Each file is read once: a member printing between two reads
+	# would make the counts and the partitions disagree.
 	for f in "$@"; do
-		c=$(count_owned "$f")
+		o=$(owned "$f")
+		c=$(echo $o | wc -w)
 		[ "$c" -lt "$min" ] && min=$c
 		[ "$c" -gt "$max" ] && max=$c
-		all="$all $(owned "$f")"
+		all="$all $o"
 	done
 	[ $((max - min)) -le 1 ] || return 1
 	[ "$(echo $all | tr ' ' '\n' | sort -n | tr '\n' ' ')" = \
