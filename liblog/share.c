@@ -631,6 +631,10 @@ dead_letters(struct mq_share *s, int part, int *changed)
 		return 0;
 	if (*changed) {
 		settle_start(st);
+		if (s->syncerr != 0) {
+			sp->seq = 0;
+			return share_fail(s, part, "sync", s->syncerr);
+		}
 		if ((rc = state_write(s->fd, part, st, s->wbuf)) != 0) {
 			sp->seq = 0;
 			return share_fail(s, part, "write", rc);
