@@ -448,8 +448,11 @@ void sweep_deleted(int dirfd);
  */
 DIR *dir_stream(int dirfd);
 
-/* Removes a directory tree of plain files and directories, best effort. */
-void rmtree_at(int dirfd, const char *name);
+/*
+ * Removes a directory tree of plain files and directories, going on past
+ * failures.  Returns 0 (also when it was not there) or the first errno.
+ */
+int rmtree_at(int dirfd, const char *name);
 
 /* Exclusive OFD lock on fd, waiting.  0 or errno. */
 int lock_exclusive(int fd);

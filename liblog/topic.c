@@ -169,29 +169,39 @@ sweep_deleted(int dirfd)
 	closedir(dir);
 }
 
-void
+int
 rmtree_at(int dirfd, const char *name)
 {
 	struct dirent *d;
 	DIR *dir;
-	int fd;
+	int fd, rc = 0, e;
 
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
+	if (fd == -1 && errno != ENOENT && errno != ENOTDIR)
+		rc = errno;
 	if (fd != -1 && (dir = fdopendir(fd)) != NULL) {
 		while ((d = readdir(dir)) != NULL) {
 			if (strcmp(d->d_name, ".") == 0 ||
 			    strcmp(d->d_name, "..") == 0)
 				continue;
 			if (d->d_type == DT_DIR)
-				rmtree_at(fd, d->d_name);
+				e = rmtree_at(fd, d->d_name);
 			else
-				unlinkat(fd, d->d_name, 0);
+				e = unlinkat(fd, d->d_name, 0) == -1 &&
+				    errno != ENOENT ? errno : 0;
+			if (rc == 0)
+				rc = e;
 		}
 		closedir(dir);
-	} else if (fd != -1)
+	} else if (fd != -1) {
+		rc = errno;
 		close(fd);
-	unlinkat(dirfd, name, AT_REMOVEDIR);
+	}
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT &&
+	    rc == 0)
+		rc = errno;
+	return rc;
 }
 
 /* One partition directory with an empty first segment and its state. */
@@ -230,31 +240,42 @@ make_partition(int topicfd, const char *topic, int part)
 	return rc;
 }
 
-/* Removes every group's state for topic name: a new topic of that name
- * starts with no commits.  Best effort, like rmtree_at. */
-static void
+/*
+ * Removes every group's state for topic name: a new topic of that name
+ * starts with no commits.  Returns 0 or the first errno: a create must
+ * not go on with a commit it could not forget.
+ */
+static int
 forget_groups(struct mq_log *l, const char *name)
 {
 	char **groups;
 	size_t n, i;
-	int gfd, fd;
+	int gfd, fd, rc, e;
 
 	if ((gfd = openat(l->dirfd, GROUPS_DIR, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return;
-	if ((fd = dup(gfd)) != -1 && dir_names(fd, &groups, &n) == 0) {
+		return errno == ENOENT ? 0 : errno;
+	if ((fd = dup(gfd)) == -1)
+		rc = errno;
+	else if ((rc = dir_names(fd, &groups, &n)) == 0) {
 		for (i = 0; i < n; i++) {
 			int g = openat(gfd, groups[i], O_RDONLY | O_DIRECTORY |
 			    O_NOFOLLOW | O_CLOEXEC);
 
-			if (g == -1)
+			/* A group deleted meanwhile has nothing to forget. */
+			if (g == -1) {
+				if (errno != ENOENT && rc == 0)
+					rc = errno;
 				continue;
-			rmtree_at(g, name);
+			}
+			if ((e = rmtree_at(g, name)) != 0 && rc == 0)
+				rc = e;
 			close(g);
 		}
 		free(groups);
 	}
 	close(gfd);
+	return rc;
 }
 
 int
@@ -329,7 +350,8 @@ mq_topic_create(struct mq_log *l, const char *name, int partitions,
 	 * Commits left by a topic of this name, whose delete a crash cut
 	 * short, must not apply to this one.
 	 */
-	forget_groups(l, name);
+	if ((rc = forget_groups(l, name)) != 0)
+		goto fail;
 	if (renameat2(l->topicsfd, tmp, l->topicsfd, name,
 	    RENAME_NOREPLACE) == -1) {
 		rc = errno;
@@ -526,7 +548,8 @@ mq_topic_delete(struct mq_log *l, const char *name)
 	if ((rc = fsync_dir(l->topicsfd)) != 0)
 		return log_fail(l, rc, "%s/%s: %s", l->path, TOPICS_DIR,
 		    strerror(rc));
-	forget_groups(l, name);
+	/* Best effort: what it leaves, the next create of name forgets. */
+	(void)forget_groups(l, name);
 	/* This delete's directory, and any a crash left before. */
 	sweep_deleted(l->topicsfd);
 	return 0;
