@@ -318,10 +318,16 @@ newer_empties(struct check_part *pc)
 			    pc->bases[i] > st.hw_segment &&
 			    fstatat(pc->dirfd, name, &sb,
 			    AT_SYMLINK_NOFOLLOW) == 0 && sb.st_size == 0) {
-				seg_remove(pc->dirfd, pc->bases[i]);
-				gone = fsync_dir(pc->dirfd) == 0;
+				if ((rc = seg_remove(pc->dirfd,
+				    pc->bases[i])) == 0)
+					rc = fsync_dir(pc->dirfd);
+				gone = rc == 0;
 			}
 			lock_release(pc->statefd);
+			/* A failed write is an error, not damage left. */
+			if (rc != 0)
+				return log_fail(c->l, rc, "%s/%s: %s", pc->rel,
+				    name, strerror(rc));
 		}
 		check_file(c, "%s/%s", pc->rel, name);
 		check_report(c, MQ_PROBLEM_TAIL, -1, MQ_CHECK_REPAIR, gone ?
@@ -415,11 +421,17 @@ partition_leftovers(struct check_part *pc)
 		if (strncmp(d->d_name, CHECK_TMP, strlen(CHECK_TMP)) != 0)
 			continue;
 		check_file(c, "%s/%s", pc->rel, d->d_name);
-		rc = repair && unlinkat(pc->dirfd, d->d_name, 0) == 0;
-		check_report(c, MQ_PROBLEM_LEFTOVER, -1, MQ_CHECK_REPAIR, rc ?
-		    "removed" : NULL, "a repair cut short");
+		rc = repair && unlinkat(pc->dirfd, d->d_name, 0) == -1 &&
+		    errno != ENOENT ? errno : 0;
+		check_report(c, MQ_PROBLEM_LEFTOVER, -1, MQ_CHECK_REPAIR,
+		    repair && rc == 0 ? "removed" : NULL, "a repair cut short");
+		/* A failed write is an error, not a leftover left. */
+		if (rc != 0)
+			break;
 	}
 	closedir(dir);
+	if (rc != 0)
+		return log_fail(c->l, rc, "%s: %s", c->file, strerror(rc));
 	return 0;
 }
 
@@ -523,15 +535,15 @@ topic_leftovers(struct mq_check *c, struct mq_topic *t)
 	struct dirent *d;
 	char what[80];
 	DIR *dir;
-	int fd, rc = 0, gone, repair = check_repairing(c);
+	int fd, rc = 0, e, repair = check_repairing(c);
 
 	if (flock(t->fd, (repair ? LOCK_EX : LOCK_SH) | LOCK_NB) == -1)
 		return errno == EWOULDBLOCK ? 0 : log_fail(c->l, errno,
 		    "%s: lock: %s", t->name, strerror(errno));
-	if (mq_topic_open(c->l, t->name, &now) != 0) {
-		/* Deleted or broken meanwhile: nothing left to judge. */
+	if ((rc = mq_topic_open(c->l, t->name, &now)) != 0) {
 		flock(t->fd, LOCK_UN);
-		return 0;
+		/* Deleted or broken meanwhile: nothing left to judge. */
+		return rc == MQ_ENOTOPIC || rc == MQ_EBADCONF ? 0 : rc;
 	}
 	if ((fd = openat(t->fd, ".", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1 || (dir = fdopendir(fd)) == NULL) {
@@ -551,15 +563,18 @@ topic_leftovers(struct mq_check *c, struct mq_topic *t)
 		else
 			continue;
 		check_file(c, "topics/%s/%s", t->name, d->d_name);
-		gone = 0;
-		if (repair) {
-			if (unlinkat(t->fd, d->d_name, 0) == -1)
-				rmtree_at(t->fd, d->d_name);
-			gone = faccessat(t->fd, d->d_name, F_OK,
-			    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT;
+		e = 0;
+		if (repair && unlinkat(t->fd, d->d_name, 0) == -1 &&
+		    errno != ENOENT)
+			e = errno == EISDIR || errno == EPERM ?
+			    rmtree_at(t->fd, d->d_name) : errno;
+		check_report(c, MQ_PROBLEM_LEFTOVER, -1, MQ_CHECK_REPAIR,
+		    repair && e == 0 ? "removed" : NULL, "%s", what);
+		/* A failed write is an error, not a leftover left. */
+		if (e != 0) {
+			rc = log_fail(c->l, e, "%s: %s", c->file, strerror(e));
+			break;
 		}
-		check_report(c, MQ_PROBLEM_LEFTOVER, -1, MQ_CHECK_REPAIR, gone ?
-		    "removed" : NULL, "%s", what);
 	}
 	closedir(dir);
 out:

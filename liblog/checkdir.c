@@ -25,8 +25,8 @@
 /*
  * Is topics/+new.* (a create's work directory) free, so that no create
  * is at work in it?  A create holds its lock from just after making it
- * until it is renamed.  Returns the locked directory's descriptor, or
- * -1 when it is busy or gone.
+ * until it is renamed.  Returns the locked directory's descriptor, -1
+ * when it is busy or gone, or -2 with errno set when it does not open.
  */
 static int
 new_dir_free(int topicsfd, const char *name)
@@ -34,7 +34,9 @@ new_dir_free(int topicsfd, const char *name)
 	int fd = openat(topicsfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 
-	if (fd != -1 && flock(fd, LOCK_EX | LOCK_NB) == -1) {
+	if (fd == -1)
+		return errno == ENOENT ? -1 : -2;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -48,7 +50,7 @@ sweep(struct mq_check *c, int dirfd, const char *rel)
 	const char *what;
 	struct dirent *d;
 	DIR *dir;
-	int lockfd, gone;
+	int lockfd, rc = 0;
 
 	if ((dir = dir_stream(dirfd)) == NULL)
 		return log_fail(c->l, errno, "%s: %s", rel, strerror(errno));
@@ -64,18 +66,23 @@ sweep(struct mq_check *c, int dirfd, const char *rel)
 		else
 			continue;
 		check_file(c, "%s/%s", rel, d->d_name);
-		gone = 0;
-		if (check_repairing(c)) {
-			rmtree_at(dirfd, d->d_name);
-			gone = faccessat(dirfd, d->d_name, F_OK,
-			    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT;
+		if (lockfd == -2) {
+			rc = errno;
+			break;
 		}
+		rc = check_repairing(c) ? rmtree_at(dirfd, d->d_name) : 0;
 		if (lockfd != -1)
 			close(lockfd);
-		check_report(c, MQ_PROBLEM_LEFTOVER, -1, MQ_CHECK_REPAIR, gone ?
-		    "removed" : NULL, "%s", what);
+		check_report(c, MQ_PROBLEM_LEFTOVER, -1, MQ_CHECK_REPAIR,
+		    check_repairing(c) && rc == 0 ? "removed" : NULL, "%s",
+		    what);
+		/* A failed write is an error, not a leftover left. */
+		if (rc != 0)
+			break;
 	}
 	closedir(dir);
+	if (rc != 0)
+		return log_fail(c->l, rc, "%s: %s", c->file, strerror(rc));
 	return 0;
 }
 
