@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * faultinj.c - an LD_PRELOAD shim that makes the file operations liblog
- * uses fail on demand, for tests/t9600 and t9610-faults.bats.
+ * uses fail on demand, for tests/t9600-faults.bats and
+ * tests/t9610-faults-admin.bats.
  *
  *   MQ_FAULT=RULE[,RULE...]	RULE is OP:N:WHAT[:forever]
  *	OP	open (read-only), openw (O_WRONLY, O_RDWR or O_CREAT), write,
