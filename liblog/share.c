@@ -856,6 +856,16 @@ deliver(struct mq_share *s, int part, const struct sentry *e,
 	return 0;
 }
 
+/* Makes e acquired by this member until its lock runs out. */
+static void
+hold(struct mq_share *s, struct sentry *e, int64_t now)
+{
+	e->state = SE_ACQUIRED;
+	e->slot = s->m->self.slot;
+	e->id = s->m->self.id;
+	e->deadline = now + s->o.lock_ms;
+}
+
 /* Takes up to max records from partition part. */
 static int
 take(struct mq_share *s, int part, size_t max, int flags, int64_t now,
@@ -890,10 +900,7 @@ take(struct mq_share *s, int part, size_t max, int flags, int64_t now,
 			goto out;
 		changed = 1;
 		e->count++;
-		e->state = SE_ACQUIRED;
-		e->slot = s->m->self.slot;
-		e->id = s->m->self.id;
-		e->deadline = now + s->o.lock_ms;
+		hold(s, e, now);
 		if ((rc = deliver(s, part, e, &rec, n)) != 0)
 			goto out;
 		got++;
@@ -921,11 +928,8 @@ take(struct mq_share *s, int part, size_t max, int flags, int64_t now,
 		} else {
 			e = &st->e[st->n++];
 			e->offset = rec.offset;
-			e->state = SE_ACQUIRED;
 			e->count = 1;
-			e->slot = s->m->self.slot;
-			e->id = s->m->self.id;
-			e->deadline = now + s->o.lock_ms;
+			hold(s, e, now);
 		}
 		if ((rc = deliver(s, part, e, &rec, n)) != 0)
 			goto out;
