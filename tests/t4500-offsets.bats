@@ -29,14 +29,20 @@ settled() {
 	    if r["owner"] and r["owner"]["id"] and r["lag"] == 0)')" -eq "$3" ]
 }
 
-# live_member GROUP TOPIC N: starts a following member of GROUP on TOPIC
-# (killed in teardown) and waits until it owns the topic's N partitions
+# live_member GROUP TOPIC N [FILE]: starts a following member of GROUP on
+# TOPIC (killed in teardown), printing "PARTITION OFFSET" lines to FILE
+# (default /dev/null), and waits until it owns the topic's N partitions
 # and has read them to the end; its pid is in $member.
 live_member() {
-	mq-consume -g "$1" -f "$2" >/dev/null 2>&1 3>&- &
+	mq-consume -g "$1" -F '%p %o\n' -f "$2" >"${4:-/dev/null}" 2>&1 3>&- &
 	member=$!
 	mq_bg_pids+=("$member")
 	wait_until 5 settled "$1" "$2" "$3"
+}
+
+# read_twice FILE LINE: LINE is in FILE exactly twice.
+read_twice() {
+	[ "$(grep -cx "$2" "$1")" -eq 2 ]
 }
 
 # words: stdin with each run of blanks, tabs and newlines as one space,
@@ -514,7 +520,7 @@ usage_2() {
 
 @test "reset: refused while a member is live, unless --force" {
 	two_parts
-	live_member g t 2
+	live_member g t 2 "$BATS_TEST_TMPDIR/read"
 	before=$(committed g t)
 	same "$before" '[10,10]'
 	run --separate-stderr mq-offsets -g g --reset earliest t
@@ -525,7 +531,13 @@ usage_2() {
 	run --separate-stderr mq-offsets -g g --reset 3 --force t:1
 	[ "$status" -eq 0 ]
 	same "${lines[1]}" 'g                              t                              1          3'
-	same "$(committed g t)" '[10,3]'
+	# The member follows the reset: it reads partition 1 again from 3,
+	# and commits it back up to its end; partition 0 is not touched.
+	wait_until 5 read_twice "$BATS_TEST_TMPDIR/read" '1 9'
+	read_twice "$BATS_TEST_TMPDIR/read" '1 3'
+	[ "$(grep -cx '1 2' "$BATS_TEST_TMPDIR/read")" -eq 1 ]
+	[ "$(grep -c '^0 ' "$BATS_TEST_TMPDIR/read")" -eq 6 ]
+	wait_until 5 eval '[ "$(committed g t)" = "[10,10]" ]'
 }
 
 @test "reset: a bad spec is a usage error" {
