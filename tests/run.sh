@@ -16,13 +16,17 @@ status=0
 run=()
 bin="$(pwd)/cmd"
 if [ "${MQ_VALGRIND:-}" = 1 ]; then
+	command -v valgrind >/dev/null ||
+	    { echo "run.sh: valgrind is not installed" >&2; exit 1; }
 	vgdir=${MQ_VALGRIND_LOGS:-$tmp/vg}
 	mkdir -p "$vgdir" "$tmp/bin"
 	# Only definite leaks are reports: the fault shim keeps strings
-	# that valgrind can only call possibly lost.
-	run=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite
-	    --show-leak-kinds=definite --track-fds=no
-	    --log-file="$vgdir/%p.log")
+	# that valgrind can only call possibly lost.  Valgrind by its full
+	# path, for tests that run a command with a PATH of their own; no
+	# gdb server, whose FIFOs would litter /tmp.
+	run=("$(command -v valgrind)" -q --vgdb=no --leak-check=full
+	    --errors-for-leak-kinds=definite --show-leak-kinds=definite
+	    --track-fds=no --log-file="$vgdir/%p.log")
 	# One wrapper per command, first in PATH: exec keeps the pid, so
 	# tests that signal or wait for a command still reach it.
 	for c in cmd/mq cmd/mq-*; do
