@@ -17,6 +17,16 @@ mq_setup() {
 	mq_bg_pgids=()
 }
 
+# not_under_valgrind WHY: skips this test in make check-valgrind, where
+# every command runs 20-50 times slower inside valgrind's own process: a
+# test whose set-up or verdict rests on a clock (kill -9 at random
+# moments of a run), or that finds a command by its process name or
+# traces its system calls, fails there for that, not for its memory.
+# The sanitizer pass of make check-all still runs it.
+not_under_valgrind() {
+	[ "${MQ_SANITIZE:-}" != valgrind ] || skip "under valgrind: $1"
+}
+
 # Kills what a test started with `... & mq_bg_pids+=($!)`, and with
 # kill -9 the process groups in mq_bg_pgids (see member).
 mq_teardown() {

@@ -843,6 +843,7 @@ covered() {
 }
 
 @test "stdout to a file and kill -9 in a loop: the file always holds every committed record" {
+	not_under_valgrind "kills at random moments of a timed loop"
 	make_topic t -p 3
 	f=$BATS_TEST_TMPDIR
 	(i=0; while :; do
@@ -874,6 +875,7 @@ covered() {
 }
 
 @test "kill -9 during commits, 200 times: the offsets file always decodes and never goes back" {
+	not_under_valgrind "kills at random moments of a timed loop"
 	make_topic t -p 4
 	f=$BATS_TEST_TMPDIR
 	(while :; do

@@ -632,6 +632,7 @@ after_crash() {
 }
 
 @test "kill -9 at random moments of a compaction: old log or new, and the next run finishes it" {
+	not_under_valgrind "kills at random moments of a timed run"
 	kill_template
 	finished=0 cut=0 failed=0
 	declare -A states=()

@@ -379,6 +379,7 @@ END
 }
 
 @test "worker-pool.sh: a worker killed with kill -9 is started again, and its job comes back at once" {
+	not_under_valgrind "finds workers by process name"
 	local log=$BATS_TEST_TMPDIR/done.log sleeper worker
 
 	make_topic jobs -p 2

@@ -292,10 +292,12 @@ producer_run() {
 }
 
 @test "power loss: mq-produce --sync=always keeps every acknowledged record" {
+	not_under_valgrind "paced input must make several batches and rolls"
 	producer_run always 10 60 5
 }
 
 @test "power loss: mq-produce --sync=batch keeps every acknowledged record" {
+	not_under_valgrind "paced input must make several batches and rolls"
 	producer_run batch 5 30 5
 }
 
