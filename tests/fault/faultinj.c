@@ -13,14 +13,16 @@
  *		one and every later one
  *	WHAT	an errno name (EIO, ENOSPC, EROFS, EACCES, EDQUOT, EPERM), or
  *		"short": a write of half the bytes that returns the short
- *		count (write operations only)
+ *		count (write operations only), or "pauseMS": the call is
+ *		made after MS milliseconds (to hold a command at that point)
  *   MQ_FAULT_LOG=FILE	appends "OP N PATH" per counted call, and " = WHAT"
  *		when the shim made it fail
  *
  * Only calls on paths and descriptors under $MQ_DIR (resolved once) are
  * counted or failed: stdout, stderr, pipes and the test's own files go
  * through untouched.  A failed call does nothing, as when the kernel
- * refuses it up front, except for "short", which writes half.
+ * refuses it up front, except for "short", which writes half, and a
+ * pause, which fails nothing.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -34,6 +36,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 enum op {
@@ -57,12 +60,14 @@ static const struct {
 };
 
 #define SHORT	(-1)
+#define PAUSE	(-2)
 #define RULES	16
 
 static struct rule {
 	enum op	op;
 	long	n;
-	int	err;			/* or SHORT */
+	int	err;			/* or SHORT, PAUSE */
+	long	pause_ms;
 	int	forever;
 	const char *what;
 } rules[RULES];
@@ -115,6 +120,11 @@ parse_rule(char *s)
 		    r->op != OP_PWRITEV && r->op != OP_WRITEV)
 			bad_spec(f[0]);
 		r->err = SHORT;
+	} else if (strncmp(f[2], "pause", 5) == 0) {
+		r->pause_ms = strtol(f[2] + 5, &end, 10);
+		if (*end != '\0' || r->pause_ms < 1 || r->pause_ms > 60000)
+			bad_spec(f[0]);
+		r->err = PAUSE;
 	} else {
 		for (i = 0; i < (int)(sizeof(errs) / sizeof(errs[0])); i++)
 			if (strcmp(errs[i].name, f[2]) == 0)
@@ -247,6 +257,14 @@ judge(enum op op, const char *path)
 		    (rules[i].forever && count[op] > rules[i].n)))
 			hit = &rules[i];
 	log_call(op, path, hit ? hit->what : NULL);
+	if (hit != NULL && hit->err == PAUSE) {
+		struct timespec ts = { hit->pause_ms / 1000,
+		    hit->pause_ms % 1000 * 1000000 };
+
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+		return 0;
+	}
 	return hit ? hit->err : 0;
 }
 
