@@ -5,12 +5,14 @@
  *
  * One append call: take the partition's OFD lock, read partition.state,
  * check the active segment's size against the committed position (a
- * difference means a writer died mid-append: recover), write the batches
- * (one pwritev for a run of batches), add index entries the way Kafka's
- * LogSegment does, fsync as the sync mode says, and publish the new
- * committed point by rewriting partition.state.  Only then are the batches
- * visible to readers.  The lock is held per call, not per process, so
- * any number of producers can share a partition.
+ * longer one holds whole batches another appender waits to sync, or a
+ * dead writer's: take them over; a shorter one lost data: recover),
+ * write the batches (one pwritev for a run of batches), add index
+ * entries the way Kafka's LogSegment does, fsync as the sync mode says
+ * (in a durable mode outside the lock, shared: commit_outside()), and
+ * publish the new committed point by rewriting partition.state.  Only
+ * then are the batches visible to readers.  The lock is held per call,
+ * not per process, so any number of producers can share a partition.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +35,8 @@ struct mq_appender {
 	struct pstate st;		/* working copy */
 	struct pstate pub;		/* as last published */
 	int64_t	leo, pos;		/* end of what this call wrote */
+	int64_t	keep_pos;		/* what an undo keeps of the segment */
+	uint32_t keep_ix, keep_tix;	/* and of its indexes */
 	int64_t	run_pos;		/* where the unwritten run starts */
 	struct iovec *iov;
 	int	niov, iovcap;
@@ -205,6 +209,15 @@ sync_segment(struct mq_appender *a)
 	return 0;
 }
 
+/* Nothing before the end of what is written now is undone. */
+static void
+keep_here(struct mq_appender *a)
+{
+	a->keep_pos = a->pos;
+	a->keep_ix = a->st.index_entries;
+	a->keep_tix = a->st.tindex_entries;
+}
+
 static int
 publish(struct mq_appender *a)
 {
@@ -215,6 +228,7 @@ publish(struct mq_appender *a)
 	if ((rc = pstate_write(a->statefd, &a->st)) != 0)
 		return fail(a, rc, STATE_FILE);
 	a->pub = a->st;
+	keep_here(a);
 	return 0;
 }
 
@@ -271,8 +285,10 @@ roll(struct mq_appender *a)
  * power loss kept an old copy), so the state is rebuilt from the newest
  * segment and *rebuilt is set.  Without full, only the segment a roll at
  * the committed end would have made is looked at: that is all a writer
- * killed while this process runs can leave.  A full listing is made at an
- * appender's first append and before any recovery.
+ * killed while this process runs can leave there (past it, see
+ * drop_empty_at()).  A full listing is made at an appender's first
+ * append and when the active segment is shorter than its committed
+ * size, as after a power loss.
  */
 static int
 check_newer(struct mq_appender *a, int full, int *rebuilt)
@@ -312,6 +328,35 @@ check_newer(struct mq_appender *a, int full, int *rebuilt)
 	return 0;
 }
 
+/* Cuts fd to len if it is longer: 0, or -1 with errno. */
+static int
+shorten(int fd, int64_t len)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) == -1)
+		return -1;
+	return sb.st_size > len ? ftruncate(fd, (off_t)len) : 0;
+}
+
+/*
+ * A writer killed in a roll after writing batches it never published
+ * left an empty segment at their end: once they are taken over, it goes
+ * as check_newer() removes one at the committed end.  No live roll can
+ * be under way: rolls happen under the append lock.
+ */
+static void
+drop_empty_at(struct mq_appender *a, int64_t base)
+{
+	struct stat sb;
+	char name[SEGNAME_SIZE];
+
+	seg_name(name, base, ".log");
+	if (fstatat(a->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    sb.st_size == 0)
+		seg_remove(a->dirfd, base);
+}
+
 /* Does a valid batch start at pos?  1, 0, or an error. */
 static int
 batch_at(struct segscan *sc, int64_t pos)
@@ -327,14 +372,16 @@ batch_at(struct segscan *sc, int64_t pos)
 }
 
 /*
- * A dead writer left the active segment longer than its committed size
- * (it died between write and publish) or the segment is shorter (a power
- * loss took unsynced data).  Keep every whole valid batch that continues
- * the offsets, cut the rest, rebuild the index entries for what was kept,
- * and publish.  Nothing that validates is removed.
+ * The active segment is longer than its committed size (a writer died
+ * between write and publish, or one syncs its batches outside the lock)
+ * or shorter (a power loss took unsynced data).  Keep every whole valid
+ * batch that continues the offsets, cut the rest, rebuild the index
+ * entries for what was kept, and publish, unless adopt: then the caller
+ * goes on from the batches kept, and its own publish, after its own
+ * sync, covers them.  Nothing that validates is removed.
  */
 static int
-recover(struct mq_appender *a, int64_t size, int unknown)
+recover(struct mq_appender *a, int64_t size, int unknown, int adopt)
 {
 	struct mq_batch_info info;
 	const char *why = "torn batch";
@@ -356,10 +403,6 @@ recover(struct mq_appender *a, int64_t size, int unknown)
 		tail = !unknown;
 	}
 	a->leo = a->st.hw_offset;
-	if (ftruncate(a->fds[1], (off_t)a->st.index_entries * INDEX_ENTRY) ==
-	    -1 || ftruncate(a->fds[2], (off_t)a->st.tindex_entries *
-	    TINDEX_ENTRY) == -1)
-		return fail(a, errno, "truncate index");
 	if ((rc = segscan_init(&sc, a->fds[0], a->st.hw_pos, size)) != 0)
 		return fail(a, rc, "recovery");
 	while ((rc = segscan_next(&sc, &b, &info, &why)) == 1) {
@@ -405,8 +448,21 @@ recover(struct mq_appender *a, int64_t size, int unknown)
 		    "%lld of %s (%s)", a->name, (long long)(size - at),
 		    (long long)at, seg, why);
 	}
+	/*
+	 * The index entries of the batches kept are written again over
+	 * what is there, and the rest cut: no truncate when they are the
+	 * same, as for the batches of a live appender syncing outside the
+	 * lock, since changing the files' sizes costs every fsync a journal
+	 * commit.
+	 */
 	if ((rc = write_run(a)) != 0)
 		return rc;
+	if (shorten(a->fds[1], (int64_t)a->st.index_entries * INDEX_ENTRY) ==
+	    -1 || shorten(a->fds[2], (int64_t)a->st.tindex_entries *
+	    TINDEX_ENTRY) == -1)
+		return fail(a, errno, "truncate index");
+	if (adopt && !shrunk)
+		return 0;
 	/*
 	 * A committed point lowered after a power loss must be durable
 	 * before anything is written past it, whatever the sync mode: an
@@ -449,9 +505,12 @@ rebuild_state(struct mq_appender *a)
 	return 0;
 }
 
-/* Takes the lock and brings the partition to a clean committed end. */
+/*
+ * Takes the lock and brings the partition to a clean end: the committed
+ * one, or with adopt the end of the whole batches past it.
+ */
 static int
-begin(struct mq_appender *a)
+begin(struct mq_appender *a, int adopt)
 {
 	struct stat sb;
 	char seg[SEGNAME_SIZE];
@@ -485,7 +544,7 @@ begin(struct mq_appender *a)
 		if (fstat(a->fds[0], &sb) == -1)
 			return fail(a, errno, "stat");
 		if ((rc = check_newer(a, !a->checked ||
-		    sb.st_size != a->st.hw_pos, &rebuilt)) != 0)
+		    sb.st_size < a->st.hw_pos, &rebuilt)) != 0)
 			return rc;
 		a->checked = 1;
 		if (!rebuilt)
@@ -497,27 +556,21 @@ begin(struct mq_appender *a)
 	a->pos = a->run_pos = a->st.hw_pos;
 	a->niov = 0;
 	a->idx.len = a->tidx.len = 0;
-	if (sb.st_size != a->st.hw_pos)
-		return recover(a, sb.st_size, unknown);
+	if (sb.st_size != a->st.hw_pos &&
+	    (rc = recover(a, sb.st_size, unknown, adopt && !unknown)) != 0)
+		return rc;
+	if (a->leo > a->st.hw_offset)
+		drop_empty_at(a, a->leo);
+	keep_here(a);
 	return 0;
 }
 
-/* Cuts fd to len if it is longer: 0, or -1 with errno. */
-static int
-shorten(int fd, int64_t len)
-{
-	struct stat sb;
-
-	if (fstat(fd, &sb) == -1)
-		return -1;
-	return sb.st_size > len ? ftruncate(fd, (off_t)len) : 0;
-}
-
 /*
- * Cuts what this call wrote but did not publish.  Only called after
- * begin() succeeded, when a->pub is the published state.  The indexes
- * are cut even when the segment is not longer: a roll that failed after
- * sealing the time index wrote an entry there and nothing to the log.
+ * Cuts what this call wrote but did not publish, and only that: batches
+ * it took over in begin() may be another appender's, syncing outside the
+ * lock.  Only called after begin() succeeded.  The indexes are cut even
+ * when the segment is not longer: a roll that failed after sealing the
+ * time index wrote an entry there and nothing to the log.
  */
 static void
 undo(struct mq_appender *a)
@@ -539,11 +592,114 @@ undo(struct mq_appender *a)
 	}
 	/* Only ever shorten: a segment already shorter than its committed
 	 * size is damage to report, not to pad with zeros. */
-	if (shorten(a->fds[0], a->pub.hw_pos) == -1)
+	if (shorten(a->fds[0], a->keep_pos) == -1)
 		return;
-	(void)shorten(a->fds[1], (int64_t)a->pub.index_entries * INDEX_ENTRY);
-	(void)shorten(a->fds[2], (int64_t)a->pub.tindex_entries *
-	    TINDEX_ENTRY);
+	(void)shorten(a->fds[1], (int64_t)a->keep_ix * INDEX_ENTRY);
+	(void)shorten(a->fds[2], (int64_t)a->keep_tix * TINDEX_ENTRY);
+}
+
+/* Has a publish since covered what this call wrote up to a->pos? */
+static int
+covered(const struct mq_appender *a, const struct pstate *now)
+{
+	return now->hw_segment > a->segbase ||
+	    (now->hw_segment == a->segbase && now->hw_pos >= a->pos);
+}
+
+/*
+ * Group commit.  A durable append writes its batches under the append
+ * lock and leaves them whole past the committed point; then, outside
+ * it, one appender at a time (the leader) takes over every batch
+ * written so far (begin()), syncs them with one fsync, and publishes
+ * them.  Those that wrote meanwhile wait for the leader's lock, and
+ * find their batches published, synced by someone else; so N appenders
+ * cost about two fsyncs, not N queued behind the lock.  Meanwhile each
+ * holds a shared lock beside the append lock, which mq-check reads as a
+ * write under way.  Called with the append lock held; returns with it
+ * released.
+ */
+static int
+commit_outside(struct mq_appender *a)
+{
+	struct pstate now;
+	struct stat sb;
+	int64_t own_pos = a->keep_pos, end = a->pos;
+	uint32_t own_ix = a->keep_ix, own_tix = a->keep_tix;
+	int rc, err = 0, led = 0;
+
+	if ((rc = lock_syncing(a->statefd, 1)) != 0) {
+		undo(a);
+		lock_release(a->statefd);
+		return fail(a, rc, "lock");
+	}
+	lock_release(a->statefd);
+	if ((rc = lock_leader(a->statefd, 1)) != 0) {
+		rc = fail(a, rc, "lock");
+		goto unmark;
+	}
+	if ((rc = lock_exclusive(a->statefd)) != 0) {
+		rc = fail(a, rc, "lock");
+		goto unlead;
+	}
+	if ((rc = pstate_read(a->statefd, &now)) != 0) {
+		rc = fail(a, rc, STATE_FILE);
+		goto unlock;
+	}
+	if (covered(a, &now))
+		goto synced;
+	/* Ours and every batch written after it, to sync and publish. */
+	if (fstat(a->fds[0], &sb) == -1) {
+		rc = fail(a, errno, "stat");
+		goto unlock;
+	}
+	if (sb.st_size != end && (rc = begin(a, 1)) != 0)
+		goto unlock;
+	lock_release(a->statefd);
+	led = 1;
+	err = fdatasync(a->fds[0]) == -1 ? errno : 0;
+	if ((rc = lock_exclusive(a->statefd)) != 0) {
+		rc = err != 0 ? sync_failed(a, err, "fsync") :
+		    fail(a, rc, "lock");
+		goto unlead;
+	}
+	if (err != 0) {
+		rc = sync_failed(a, err, "fsync");
+		goto unlock;
+	}
+	if ((rc = pstate_read(a->statefd, &now)) != 0) {
+		rc = fail(a, rc, STATE_FILE);
+		goto unlock;
+	}
+synced:
+	if (fstat(a->statefd, &sb) == 0 && sb.st_nlink == 0) {
+		rc = log_fail(a->l, MQ_ENOTOPIC, "%s: topic deleted", a->name);
+		goto unlock;
+	}
+	a->unsynced = 0;
+	a->synced_ms = mq_now_ms();
+	if (led && !covered(a, &now)) {
+		a->st.sync_offset = a->leo;
+		/* mq-clean may have moved the start meanwhile. */
+		a->st.start_offset = now.start_offset;
+		rc = publish(a);
+	}
+unlock:
+	/* Unpublished, what this call wrote goes, if no one wrote after. */
+	if (rc != 0 && led && a->pos == end &&
+	    pstate_read(a->statefd, &now) == 0 &&
+	    now.hw_segment == a->segbase && now.hw_pos <= own_pos &&
+	    fstat(a->fds[0], &sb) == 0 && sb.st_size == end) {
+		a->keep_pos = own_pos;
+		a->keep_ix = own_ix;
+		a->keep_tix = own_tix;
+		undo(a);
+	}
+	lock_release(a->statefd);
+unlead:
+	lock_leader(a->statefd, 0);
+unmark:
+	lock_syncing(a->statefd, 0);
+	return rc;
 }
 
 static int
@@ -574,7 +730,7 @@ mq_append(struct mq_appender *a, struct mq_batch *const *batches, size_t n,
 
 	/* A failed begin() wrote nothing to undo: recovery only cuts what
 	 * it means to, and its state may not be published yet. */
-	if ((rc = begin(a)) != 0)
+	if ((rc = begin(a, 1)) != 0)
 		goto unlock;
 	*first = a->leo;
 	for (i = 0; i < n; i++) {
@@ -616,17 +772,21 @@ mq_append(struct mq_appender *a, struct mq_batch *const *batches, size_t n,
 		a->leo += b->count;
 		if (a->sync == MQ_SYNC_NONE)
 			a->unsynced += b->count;
-		if (a->sync == MQ_SYNC_ALWAYS && ((rc = write_run(a)) != 0 ||
-		    (rc = sync_segment(a)) != 0 || (rc = publish(a)) != 0))
+		/* The last batch is synced outside the lock, below; the
+		 * others under it, so that the call's offsets stay one run. */
+		if (a->sync == MQ_SYNC_ALWAYS && i + 1 < n &&
+		    ((rc = write_run(a)) != 0 || (rc = sync_segment(a)) != 0 ||
+		    (rc = publish(a)) != 0))
 			goto out;
 	}
 	if ((rc = write_run(a)) != 0)
 		goto out;
-	if (a->sync == MQ_SYNC_BATCH || (a->unsynced > 0 &&
-	    (a->unsynced >= c->flush_messages ||
-	    mq_now_ms() - a->synced_ms >= c->flush_ms)))
-		if ((rc = sync_segment(a)) != 0)
-			goto out;
+	if (a->sync != MQ_SYNC_NONE)
+		return commit_outside(a);
+	if (a->unsynced > 0 && (a->unsynced >= c->flush_messages ||
+	    mq_now_ms() - a->synced_ms >= c->flush_ms) &&
+	    (rc = sync_segment(a)) != 0)
+		goto out;
 	rc = publish(a);
 out:
 	if (rc != 0)
@@ -639,7 +799,7 @@ unlock:
 int
 mq_appender_recover(struct mq_appender *a)
 {
-	int rc = begin(a);
+	int rc = begin(a, 0);
 
 	lock_release(a->statefd);
 	return rc;

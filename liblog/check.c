@@ -208,8 +208,9 @@ check_snapshot(struct check_part *pc)
 
 /*
  * Is a writer at work, so that a tail or a segment seen past the
- * committed end is its write in progress?  It holds the append lock, or
- * it has published since the snapshot.
+ * committed end is its write in progress?  It holds the append lock,
+ * or syncs what it wrote outside it, or it has published since the
+ * snapshot.
  */
 int
 check_busy(struct check_part *pc)
@@ -218,7 +219,7 @@ check_busy(struct check_part *pc)
 
 	if (pc->statefd == -1)
 		return 0;
-	if (range_probe(pc->statefd, 0, 0) == 2)
+	if (lock_busy(pc->statefd))
 		return 1;
 	return pstate_read(pc->statefd, &now) != 0 ||
 	    memcmp(&now, &pc->st, sizeof(now)) != 0;

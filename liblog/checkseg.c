@@ -894,7 +894,9 @@ repair_active(struct check_part *pc, struct active *a)
 
 	if ((rc = check_lock(pc)) != 0)
 		return rc;
-	if (pstate_read(pc->statefd, &st) != 0 ||
+	/* An appender syncing its batches outside the lock (our own lock
+	 * does not show) is a partition moving on. */
+	if (lock_busy(pc->statefd) || pstate_read(pc->statefd, &st) != 0 ||
 	    st.hw_segment != pc->active)
 		goto out;
 	pc->st = st;

@@ -454,9 +454,22 @@ DIR *dir_stream(int dirfd);
  */
 int rmtree_at(int dirfd, const char *name);
 
-/* Exclusive OFD lock on fd, waiting.  0 or errno. */
+/*
+ * The append lock on partition.state's fd: an exclusive OFD lock,
+ * waiting.  0 or errno.
+ */
 int lock_exclusive(int fd);
 int lock_release(int fd);
+/*
+ * Marks (on) or unmarks an appender fsyncing outside the append lock,
+ * with a shared lock beside it: any number may sync at once.  0 or errno.
+ */
+int lock_syncing(int fd, int on);
+/* Takes (on, waiting) or drops the lock of the one appender that syncs
+ * for all those waiting.  0 or errno. */
+int lock_leader(int fd, int on);
+/* Does a writer hold the append lock, or sync outside it?  1 or 0. */
+int lock_busy(int fd);
 
 /* write(2) all of buf at pos, retrying short writes and EINTR. */
 int pwrite_all(int fd, const void *buf, size_t len, off_t pos);

@@ -63,10 +63,17 @@ fsync_dir(int dirfd)
 	return fsync(dirfd) == -1 ? errno : 0;
 }
 
+/*
+ * The append lock is a write lock on byte 0 of partition.state, not on
+ * the whole file: byte 1 holds the read locks of appenders whose batches
+ * wait for a sync outside the append lock (lock_syncing), and byte 2 the
+ * lock of the one that syncs for them all (lock_leader).
+ */
 static int
-ofd_lock(int fd, short type)
+ofd_lock(int fd, short type, off_t start)
 {
-	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET,
+	    .l_start = start, .l_len = 1 };
 
 	while (fcntl(fd, F_OFD_SETLKW, &fl) == -1) {
 		if (errno != EINTR)
@@ -78,13 +85,31 @@ ofd_lock(int fd, short type)
 int
 lock_exclusive(int fd)
 {
-	return ofd_lock(fd, F_WRLCK);
+	return ofd_lock(fd, F_WRLCK, 0);
 }
 
 int
 lock_release(int fd)
 {
-	return ofd_lock(fd, F_UNLCK);
+	return ofd_lock(fd, F_UNLCK, 0);
+}
+
+int
+lock_syncing(int fd, int on)
+{
+	return ofd_lock(fd, on ? F_RDLCK : F_UNLCK, 1);
+}
+
+int
+lock_leader(int fd, int on)
+{
+	return ofd_lock(fd, on ? F_WRLCK : F_UNLCK, 2);
+}
+
+int
+lock_busy(int fd)
+{
+	return range_probe(fd, 0, 2) != 0;
 }
 
 int
