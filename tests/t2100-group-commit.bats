@@ -41,6 +41,20 @@ acker() {
 	wait "$pid"
 }
 
+# paused MS RECORD: starts mq-produce --sync=always of RECORD (its stderr
+# to $f/err.RECORD), held MS milliseconds inside its fdatasync, and
+# waits until its batch is written; its pid is in $paused.
+paused() {
+	local before
+
+	before=$(size)
+	LD_PRELOAD=$so MQ_FAULT=fdatasync:1:pause$1 \
+	    mq-produce --sync=always t <<<"$2" 2>"$f/err.$2" &
+	paused=$!
+	mq_bg_pids+=("$paused")
+	wait_until 5 eval '[ "$(size)" -gt "$before" ]'
+}
+
 @test "4 producers acknowledging record by record: each at its offset, and fewer fsyncs than records" {
 	local n=100 id pids=()
 
@@ -73,12 +87,8 @@ acker() {
 @test "while a producer syncs, another writes beside it; neither is visible before its sync, and mq-check sees a write under way" {
 	make_topic t
 	echo a | mq-produce t
-	before=$(size)
-	LD_PRELOAD=$so MQ_FAULT=fdatasync:1:pause1500 \
-	    mq-produce --sync=always t <<<b 2>"$f/err.b" &
-	b=$!
-	mq_bg_pids+=("$b")
-	wait_until 5 eval '[ "$(size)" -gt "$before" ]'
+	paused 1500 b
+	b=$paused
 	mid=$(size)
 	# The append lock is free while b syncs: c writes its batch.
 	mq-produce --sync=always t <<<c 2>"$f/err.c" &
@@ -103,14 +113,9 @@ acker() {
 @test "a producer killed while it waits to sync: its whole batch is kept, and published by the next append" {
 	make_topic t
 	echo a | mq-produce t
-	before=$(size)
-	LD_PRELOAD=$so MQ_FAULT=fdatasync:1:pause10000 \
-	    mq-produce --sync=always t <<<b 2>/dev/null &
-	b=$!
-	mq_bg_pids+=("$b")
-	wait_until 5 eval '[ "$(size)" -gt "$before" ]'
-	kill -9 "$b"
-	wait "$b" || true
+	paused 10000 b
+	kill -9 "$paused"
+	wait "$paused" || true
 	same "$(mq-consume t)" a
 	run --separate-stderr mq-check t
 	[ "$status" -eq 3 ]
