@@ -647,7 +647,8 @@ commit_outside(struct mq_appender *a)
 	}
 	if (covered(a, &now))
 		goto synced;
-	/* Ours and every batch written after it, to sync and publish. */
+	/* Ours and every batch written after it, to sync and publish
+	 * (begin() locks again: an OFD lock already held is not doubled). */
 	if (fstat(a->fds[0], &sb) == -1) {
 		rc = fail(a, errno, "stat");
 		goto unlock;
