@@ -64,6 +64,38 @@ _mq_config_keys='cleanup.policy delete.retention.ms flush.messages flush.ms
     min.compaction.lag.ms retention.bytes retention.ms segment.bytes
     segment.ms'
 
+# $1 as the shell would read it: without its quotes and backslashes
+# (COMP_WORDS has the words as typed).  No expansions: nothing is run.
+_mq_dequote()
+{
+	local s=$1 out='' c='' q=''
+
+	while [[ -n $s ]]; do
+		c=${s:0:1}
+		s=${s:1}
+		if [[ $q == "'" ]]; then
+			if [[ $c == "'" ]]; then q=; else out+=$c; fi
+		elif [[ $q == '"' ]]; then
+			if [[ $c == '"' ]]; then
+				q=
+			elif [[ $c == "\\" && $s == [\\\"\$\`]* ]]; then
+				out+=${s:0:1}
+				s=${s:1}
+			else
+				out+=$c
+			fi
+		elif [[ $c == "'" || $c == '"' ]]; then
+			q=$c
+		elif [[ $c == "\\" ]]; then
+			out+=${s:0:1}
+			s=${s:1}
+		else
+			out+=$c
+		fi
+	done
+	printf '%s\n' "$out"
+}
+
 # The log directory the command line would use.
 _mq_logdir()
 {
@@ -79,7 +111,11 @@ _mq_logdir()
 		esac
 	done
 	if [[ -n $dir ]]; then
-		[[ $dir == '~'* ]] && dir=$HOME${dir#'~'}
+		if [[ $dir == \~ || $dir == \~/* ]]; then
+			dir=$HOME$(_mq_dequote "${dir#'~'}")
+		else
+			dir=$(_mq_dequote "$dir")
+		fi
 	elif [[ -n ${MQ_DIR-} ]]; then
 		dir=$MQ_DIR
 	elif [[ ${XDG_DATA_HOME-} == /* ]]; then

@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# t7300-unix-review: what the acceptance review of issue 8 (install,
+# manual pages, completions, examples) found: topics and groups whose
+# names start with a dot, a -d directory written with quotes or
+# backslashes, quote macros nested by mistake, and tables that groff
+# cannot fit in 80 columns.
+
+bats_require_minimum_version 1.5.0
+
+load lib
+
+top=$BATS_TEST_DIRNAME/..
+compdir=$top/completions
+
+setup() {
+	mq_setup
+	# shellcheck source=../completions/mq.bash
+	. "$compdir/mq.bash"
+}
+
+# compw WORD...: what bash completes for the last WORD, COMP_WORDS being
+# the WORDs as bash gives them (quotes and backslashes kept), the line
+# them joined by blanks.  Sorted.
+compw() {
+	local spec fn
+
+	spec=$(complete -p "$1") || return 1
+	fn=${spec#*-F }
+	fn=${fn%% *}
+	COMP_WORDS=("$@")
+	COMP_CWORD=$(($# - 1))
+	COMP_LINE="$*"
+	COMP_POINT=${#COMP_LINE}
+	COMPREPLY=()
+	"$fn" "$1" "${COMP_WORDS[COMP_CWORD]}" \
+	    "${COMP_WORDS[COMP_CWORD - 1]}"
+	((${#COMPREPLY[@]} == 0)) || printf '%s\n' "${COMPREPLY[@]}" | sort
+}
+
+zcomp() {
+	zsh -f "$BATS_TEST_DIRNAME/zsh-complete.zsh" "$compdir" "$1" | sort -u
+}
+
+fcomp() {
+	fish -N -c "source $compdir/mq.fish; complete -C '$1'" | cut -f1 |
+	    sort -u
+}
+
+lines() {
+	printf '%s\n' "$@"
+}
+
+# A log directory with topics .hidden and shown, and a group .quiet.
+make_dot_log() {
+	make_topic .hidden
+	make_topic shown
+	produce_lines .hidden 1
+	mq-consume -g .quiet .hidden >/dev/null
+	[ -d "$mq_dir/groups/.quiet" ]
+}
+
+# ------------------------------------------- -d with quotes, backslashes
+
+@test "bash: -d DIR written with quotes or backslashes, as typed" {
+	local d="$BATS_TEST_TMPDIR/my log"
+
+	MQ_DIR=$d make_topic spaced
+	MQ_DIR=$d produce_lines spaced 1
+	MQ_DIR=$d mq-consume -g g1 spaced >/dev/null
+	same "$(compw mq-list -d "'$d'" '')" spaced
+	same "$(compw mq-list -d "\"$d\"" '')" spaced
+	same "$(compw mq-list -d "${d// /\\ }" '')" spaced
+	same "$(compw mq-consume "-d'$d'" -g '')" g1
+	same "$(compw mq consume -d "'$d'" -g '')" g1
+	(
+		export HOME=$BATS_TEST_TMPDIR
+		# shellcheck disable=SC2088 # the word as typed
+		same "$(compw mq-list -d '~/my\ log' '')" spaced
+	)
+}
+
+@test "bash: -d '/a b' through readline" {
+	command -v python3 >/dev/null || skip "no python3"
+	local d="$BATS_TEST_TMPDIR/my log"
+
+	MQ_DIR=$d make_topic spaced
+	python3 - "$compdir/mq.bash" "mq-list -d '$d' sp" \
+	    "mq-list -d '$d' spaced " <<'EOF'
+import os, pty, select, sys, time
+
+comp, line, want = sys.argv[1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
+
+def wait_for(text, seconds=10):
+    out, end = b"", time.time() + seconds
+    while time.time() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+            if text.encode() in out:
+                return True
+    sys.stderr.write(repr(out) + "\n")
+    return False
+
+os.write(fd, b"PS1='$ '; . '" + comp.encode() + b"'; echo RE''ADY\n")
+ok = wait_for("READY") and (os.write(fd, line.encode() + b"\t") and
+                            wait_for(want))
+os.kill(pid, 9)
+sys.exit(0 if ok else 1)
+EOF
+}
+
+@test "zsh: -d DIR written with quotes or backslashes, as typed" {
+	command -v zsh >/dev/null || skip "no zsh"
+	local d="$BATS_TEST_TMPDIR/my log"
+
+	MQ_DIR=$d make_topic spaced
+	same "$(zcomp "mq-list -d '$d' ")" spaced
+	same "$(zcomp "mq-list -d \"$d\" ")" spaced
+	same "$(zcomp "mq-list -d ${d// /\\ } ")" spaced
+}
+
