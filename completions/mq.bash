@@ -130,14 +130,20 @@ _mq_logdir()
 # only, which leaves out mq's own +new.*, +del.* and +lock.
 _mq_names()
 {
-	local d n
+	local d n globs
 
+	# Names may start with a dot; and the user's failglob must not
+	# make a missing directory an error.
+	globs=$(shopt -p dotglob failglob nullglob) || true
+	shopt -s dotglob nullglob
+	shopt -u failglob
 	for d in "$1"/*/; do
 		n=${d%/}
 		n=${n##*/}
 		[[ $n =~ ^[A-Za-z0-9._-]+$ && $n != . && $n != .. ]] &&
 		    [[ -z $2 || -e $d$2 ]] && printf '%s\n' "$n"
 	done
+	eval "$globs"
 }
 
 _mq_topics()

@@ -46,13 +46,16 @@ end
 # Topics are the directories of topics/ with a topic.yaml, groups those
 # of groups/; legal names only, which leaves out mq's +new.*, +del.*.
 function __mq_topics
-    for f in (__mq_logdir)/topics/*/topic.yaml
+    set -l dir (__mq_logdir)
+    # * leaves out names that start with a dot; .* never gives . or ..
+    for f in $dir/topics/*/topic.yaml $dir/topics/.*/topic.yaml
         string split -r -m2 -f2 / -- $f
     end | string match -r -- '^[A-Za-z0-9._-]+$'
 end
 
 function __mq_groups
-    for d in (__mq_logdir)/groups/*/
+    set -l dir (__mq_logdir)
+    for d in $dir/groups/*/ $dir/groups/.*/
         string split -r -m2 -f2 / -- $d
     end | string match -r -- '^[A-Za-z0-9._-]+$'
 end

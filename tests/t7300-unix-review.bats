@@ -59,6 +59,39 @@ make_dot_log() {
 	[ -d "$mq_dir/groups/.quiet" ]
 }
 
+# ------------------------------------------------------ names with a dot
+
+@test "bash: topics and groups whose names start with a dot are completed" {
+	make_dot_log
+	same "$(compw mq-list '')" "$(lines .hidden shown)"
+	same "$(compw mq-consume -g '')" .quiet
+	same "$(compw mq-consume .h)" .hidden
+	# Whatever the user's glob options, each name once.
+	shopt -s dotglob
+	same "$(compw mq-list '')" "$(lines .hidden shown)"
+	shopt -u dotglob
+	shopt -s failglob
+	same "$(compw mq-consume -d "$BATS_TEST_TMPDIR/none" -g '' 2>&1)" ""
+	shopt -u failglob
+}
+
+@test "zsh: topics and groups whose names start with a dot are completed" {
+	command -v zsh >/dev/null || skip "no zsh"
+	make_dot_log
+	same "$(zcomp 'mq-list ')" "$(lines .hidden shown)"
+	same "$(zcomp 'mq-consume -g ')" .quiet
+}
+
+@test "fish: topics and groups whose names start with a dot are completed" {
+	command -v fish >/dev/null || skip "no fish"
+	make_dot_log
+	# fish offers a name with a leading dot once a dot is typed, as
+	# it does hidden files.
+	same "$(fcomp 'mq-list ')" shown
+	same "$(fcomp 'mq-list .')" .hidden
+	same "$(fcomp 'mq-consume -g .')" .quiet
+}
+
 # ------------------------------------------- -d with quotes, backslashes
 
 @test "bash: -d DIR written with quotes or backslashes, as typed" {
