@@ -157,3 +157,29 @@ EOF
 	same "$(zcomp "mq-list -d ${d// /\\ } ")" spaced
 }
 
+# ------------------------------------------------------ manual pages
+
+@test "docs: no quotes nested by mistake (.Pq Ql a , Ql b gives ‘a, ‘b’’)" {
+	local p bad=
+
+	for p in "$top"/docs/*.[1-9]; do
+		# An opening quote with another before its closing one.
+		# shellcheck disable=SC1112 # mandoc's quotes
+		if mandoc -Tutf8 -O width=1000 "$p" | sed 's/.\x08//g' |
+		    grep -n '‘[^’]*‘' >&2; then
+			bad+=" $p"
+		fi
+	done
+	same "$bad" ""
+}
+
+@test "docs: groff (man-db's man) fits every page in 80 columns" {
+	command -v groff >/dev/null || skip "no groff"
+	local p out
+
+	for p in "$top"/docs/*.[1-9]; do
+		out=$(LC_ALL=C.UTF-8 groff -mandoc -Tutf8 -rLL=78n "$p" 2>&1 \
+		    >/dev/null)
+		same "$out" ""
+	done
+}
