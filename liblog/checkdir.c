@@ -233,7 +233,7 @@ share_state(struct mq_check *c, struct mq_group *g, int fd, const char *topic)
 	for (p = 0; p < n && p < MQ_PARTITIONS_MAX; p++) {
 		if ((rc = share_check(fd, p)) == MQ_ECORRUPT)
 			check_report(c, MQ_PROBLEM_GROUP, -1, 0, NULL,
-			    "partition %d: both share state slots damaged "
+			    "partition %d: share state damaged "
 			    "(mq-offsets -g %s --reset ... %s:%d writes it "
 			    "anew)", p, g->name, topic, p);
 		else if (rc != 0)

@@ -242,8 +242,11 @@ pread_full(int fd, void *buf, size_t len, off_t at, size_t *got)
  * Reads partition part's state into st: the valid slot with the larger
  * number.  known is the number of a state the caller holds already in
  * st, which is then not read again (0 for none).  Both slots empty, or
- * one damaged beside an empty one (a first write torn by a crash), is a
- * state never written: seq 0.  Returns 0, errno, or MQ_ECORRUPT.
+ * slot 1 damaged beside an empty slot 0 (write 1, the first, torn by a
+ * crash), is a state never written: seq 0.  Slot 0 is written only after
+ * slot 1, so slot 0 damaged beside an empty slot 1 is damage (a file cut
+ * short), as are entries past the end of the file.  Returns 0, errno, or
+ * MQ_ECORRUPT.
  */
 static int
 state_read(int fd, int part, struct sstate *st, uint64_t known,
@@ -273,8 +276,11 @@ state_read(int fd, int part, struct sstate *st, uint64_t known,
 		if ((rc = pread_full(fd, buf, (size_t)hs[k].n * SHARE_ENTRY,
 		    at + k * SHARE_SLOT + SHARE_HDR, &got)) != 0)
 			return rc;
-		if (got != (size_t)hs[k].n * SHARE_ENTRY)
+		if (got != (size_t)hs[k].n * SHARE_ENTRY) {
+			/* Cut short: zeros there would fail the CRC. */
+			r[k] = -1;
 			continue;
+		}
 		st->seq = hs[k].seq;
 		st->start = hs[k].start;
 		st->end = hs[k].end;
@@ -285,7 +291,7 @@ state_read(int fd, int part, struct sstate *st, uint64_t known,
 			return 0;
 		r[k] = -1;
 	}
-	if (r[0] == -1 && r[1] == -1)
+	if (r[0] == -1)
 		return MQ_ECORRUPT;
 	memset(st, 0, offsetof(struct sstate, e));
 	return 0;
