@@ -131,6 +131,17 @@ watch_all(struct mq_log *l)
 	return ifd;
 }
 
+/*
+ * Lets in a SIGINT or SIGTERM that came while the member was busy: one
+ * that always finds records to take would otherwise never wait, and
+ * never see it.
+ */
+static void
+let_signals_in(void)
+{
+	wait_event(-1, 0);
+}
+
 /* How long to wait when nothing was taken. */
 static int
 idle_timeout(int64_t wait)
@@ -256,8 +267,10 @@ run_exec(struct mq_log *l, const struct queue_opts *o, int ifd,
 				fail_on(l, mq_share_sync(shares[k]));
 			synced = mono_ms();
 		}
-		if (n > 0)
+		if (n > 0) {
+			let_signals_in();
 			continue;
+		}
 		if (running == 0 && (*stop || count == 0 || !o->follow))
 			break;
 		if (*stop && !signalled) {
@@ -300,8 +313,10 @@ run_stdout(struct mq_log *l, const struct queue_opts *o, int ifd,
 		/* Accepted already: written even when a signal came. */
 		if (flush() != 0)
 			break;
-		if (n > 0)
+		if (n > 0) {
+			let_signals_in();
 			continue;
+		}
 		if (!o->follow)
 			break;
 		wait_event(ifd, idle_timeout(wait));

@@ -72,3 +72,36 @@ gone() {
 	same "$output" "$(seq 3)"
 }
 
+# ------------------------------------------------- a signal while busy
+
+# SIGINT and SIGTERM are blocked outside the wait of the member's loop;
+# a stdout member that always found records to take never waited, so it
+# took and accepted the whole backlog before it let the signal in.
+@test "queue review: SIGTERM stops a stdout member that has a backlog; what it took is written" {
+	make_topic t
+	produce_lines t 300000
+	# The reader starts reading after 1.5 s, so the member is held in
+	# a write to a full pipe when the signal comes.
+	mkfifo "$F/pipe"
+	{ sleep 1.5; cat; } <"$F/pipe" >"$F/out" &
+	reader=$!
+	mq_bg_pids+=("$reader")
+	mq-consume --queue -g w t >"$F/pipe" 2>"$F/err" &
+	m=$!
+	mq_bg_pids+=("$m")
+	sleep 0.3
+	kill -TERM "$m"
+	wait_until 30 gone "$m"
+	st=0
+	wait "$m" || st=$?
+	wait "$reader"
+	same "$st" 143
+	same "$(cat "$F/err")" ""
+	accepted=$(share_sum w t accepted)
+	echo "accepted $accepted of 300000 after SIGTERM" >&3
+	[ "$accepted" -lt 300000 ]
+	# Taken means accepted, and accepted means written out.
+	same "$(wc -l <"$F/out" | tr -d ' ')" "$accepted"
+	same "$(share_sum w t lag)" $((300000 - accepted))
+}
+
