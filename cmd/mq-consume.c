@@ -107,6 +107,7 @@ static struct {
 	enum start how;
 	int64_t	v, part;
 	int	follow, json, raw, verbose, sync, queue, started;
+	int	queue_only;		/* an option only --queue takes */
 	int64_t	retries, jobs, lock_ms, max_deliveries;
 	char	term;
 } opt;
@@ -774,8 +775,7 @@ check_queue(int argc, char *argv[])
 	int k;
 
 	if (!opt.queue) {
-		if (opt.jobs > 0 || opt.dead_letter != NULL ||
-		    opt.lock_ms != 30000 || opt.max_deliveries != 5)
+		if (opt.queue_only)
 			usage_error(usage_str, "-j, --dead-letter, "
 			    "--lock-timeout and --max-deliveries are for "
 			    "--queue");
@@ -905,6 +905,7 @@ main(int argc, char *argv[])
 			if (parse_int64(optarg, 1, 1024, &opt.jobs, &why))
 				usage_error(usage_str, "-j %s: %s (1-1024)",
 				    optarg, why);
+			opt.queue_only = 1;
 			break;
 		case 'J':
 			opt.json = 1;
@@ -952,18 +953,21 @@ main(int argc, char *argv[])
 		case OPT_DEADLETTER:
 			check_name(optarg);
 			opt.dead_letter = optarg;
+			opt.queue_only = 1;
 			break;
 		case OPT_LOCKTIMEOUT:
 			if (parse_int64(optarg, 1, 86400000, &opt.lock_ms,
 			    &why))
 				usage_error(usage_str, "--lock-timeout %s: %s "
 				    "(1-86400000 ms)", optarg, why);
+			opt.queue_only = 1;
 			break;
 		case OPT_MAXDELIVERIES:
 			if (parse_int64(optarg, 1, 255, &opt.max_deliveries,
 			    &why))
 				usage_error(usage_str, "--max-deliveries %s: %s "
 				    "(1-255)", optarg, why);
+			opt.queue_only = 1;
 			break;
 		default:
 			usage_error(usage_str, NULL);

@@ -105,3 +105,20 @@ gone() {
 	same "$(share_sum w t lag)" $((300000 - accepted))
 }
 
+# ------------------------------------------------- queue-only options
+
+@test "queue review: --lock-timeout and --max-deliveries without --queue are usage errors, even at their defaults" {
+	make_topic t
+	produce_lines t 3
+	for args in "--lock-timeout 30000" "--max-deliveries 5" \
+	    "--lock-timeout 1" "--max-deliveries 1"; do
+		run --separate-stderr mq-consume $args t
+		[ "$status" -eq 2 ] || {
+			echo "mq-consume $args t: exit $status" >&2
+			return 1
+		}
+		same "$output" ""
+		[[ ${stderr_lines[0]} == "mq-consume: "*"--queue"* ]]
+	done
+}
+
