@@ -219,6 +219,23 @@ reap(struct mq_log *l, const struct queue_opts *o)
 	}
 }
 
+/*
+ * The time until the first lock of a running command runs out, in ms
+ * (-1: none): its record is available again then, to this member too.
+ */
+static int64_t
+own_wait(void)
+{
+	int64_t now = mq_now_ms(), w = -1;
+	int k;
+
+	for (k = 0; k < running; k++)
+		if (jobs[k].d.deadline > now && (w < 0 ||
+		    jobs[k].d.deadline - now < w))
+			w = jobs[k].d.deadline - now;
+	return w;
+}
+
 static void
 start_job(const struct queue_opts *o, int which, const struct mq_delivery *d)
 {
@@ -241,9 +258,9 @@ run_exec(struct mq_log *l, const struct queue_opts *o, int ifd,
     volatile sig_atomic_t *stop)
 {
 	struct mq_delivery *d;
-	int64_t count = o->count, wait = -1, synced = mono_ms();
+	int64_t count = o->count, wait = -1, synced = mono_ms(), own;
 	size_t n, i, max;
-	int which, k, signalled = 0;
+	int which, k, signalled = 0, timeout;
 
 	if ((jobs = calloc((size_t)o->jobs, sizeof(*jobs))) == NULL)
 		die(EXIT_FAIL, "%s", strerror(ENOMEM));
@@ -279,10 +296,17 @@ run_exec(struct mq_log *l, const struct queue_opts *o, int ifd,
 				kill(jobs[k].pid, SIGTERM);
 			signalled = 1;
 		}
-		/* Free places and following: new records wake us too. */
-		if (running < o->jobs && o->follow && !*stop && count != 0)
-			wait_event(ifd, idle_timeout(wait));
-		else
+		/*
+		 * Free places and following: new records wake us too, and
+		 * the lock of a command of ours running out.
+		 */
+		if (running < o->jobs && o->follow && !*stop && count != 0) {
+			timeout = idle_timeout(wait);
+			own = own_wait();
+			if (own >= 0 && (timeout < 0 || own < timeout))
+				timeout = (int)own;
+			wait_event(ifd, timeout);
+		} else
 			wait_event(-1, -1);
 	}
 	free(jobs);
