@@ -588,7 +588,13 @@ dl_append(struct mq_share *s, int part, const struct sentry *e)
 	rec.hdrbuf = NULL;
 	rec.hdrlen = 0;
 	mq_batch_reset(bp);
-	if ((rc = mq_batch_add(bp, &rec)) != 0)
+	if ((rc = mq_batch_add(bp, &rec)) == MQ_ETOOBIG)
+		rc = log_fail(slog(s), rc, "dead-letter topic %s: %s-%d offset "
+		    "%" PRId64 ": too big with its mq.dlq headers for the "
+		    "topic's max.message.bytes %" PRId64,
+		    mq_topic_name(s->o.dead_letter), tname(s), part, e->offset,
+		    mq_topic_config(s->o.dead_letter)->max_message_bytes);
+	if (rc != 0)
 		goto out;
 	mq_batch_finish(bp, 0);
 	rc = mq_append(s->dla[dpart], &bp, 1, &first);

@@ -162,3 +162,31 @@ EOF
 run 2"
 }
 
+# ------------------------------------------ a dead letter that is too big
+
+# A record close to max.message.bytes (mq-produce takes it) no longer
+# fits the dead-letter topic, with the same default limit, once the
+# mq.dlq.* headers are added.  The member died with exit 3 and the
+# message "mq-consume: " and nothing after it; every member with that
+# --dead-letter then died the same way on the mark the first one left,
+# before any other record.  The message must say what is wrong and what
+# to change; once the limit is raised, the record lands there once.
+@test "queue review: a rejected record too big for the dead-letter topic: a message that says so; mq-alter mends it" {
+	make_topic t
+	make_topic dlq
+	head -c 1048500 /dev/zero | tr '\0' x | mq-produce t
+	echo ok | mq-produce t
+	run --separate-stderr timeout 60 mq-consume --queue -g w \
+	    --dead-letter dlq --exec 'exit 100' t
+	[ "$status" -ne 0 ]
+	same "${#stderr_lines[@]}" 1
+	[[ $stderr == "mq-consume: "*"dlq"*"t-0 offset 0"*"max.message.bytes"* ]]
+	run -0 mq-alter -c max.message.bytes=2000000 dlq
+	run --separate-stderr timeout 60 mq-consume --queue -g w \
+	    --dead-letter dlq --exec 'cat >/dev/null; [ "$MQ_OFFSET" = 1 ]' t
+	same "$status" 0
+	same "$stderr" ""
+	same "$(mq-consume -F '%p %S\n' dlq)" "0 1048500"
+	mq-consume -F '%h\n' dlq | grep -q 'mq.dlq.offset=0,mq.dlq.group=w,mq.dlq.reason=rejected'
+	same "$(share_sum w t lag) $(share_sum w t archived)" "0 1"
+}
