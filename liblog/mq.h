@@ -795,7 +795,8 @@ struct mq_share_info {
 };
 
 /*
- * Reads the state of topic's partition part in share group g.  Returns
+ * Reads the state of topic's partition part in share group g, without
+ * what retention removed, as the next member will find it.  Returns
  * 0 (all zero when nothing was ever delivered), errno, MQ_EGROUPTYPE
  * (the group is a consumer group on topic), or MQ_ECORRUPT.
  */

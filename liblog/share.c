@@ -340,6 +340,44 @@ settle_start(struct sstate *st)
 	st->start = st->n > 0 ? st->e[0].offset : st->end;
 }
 
+/*
+ * Retention took the records below lstart away: what was in flight there
+ * is gone, and the state starts at lstart.
+ */
+static void
+forget_below(struct sstate *st, int64_t lstart)
+{
+	uint32_t i;
+
+	if (lstart <= st->start)
+		return;
+	for (i = 0; i < st->n && st->e[i].offset < lstart; i++)
+		;
+	memmove(st->e, st->e + i, (st->n - i) * sizeof(st->e[0]));
+	st->n -= i;
+	if (st->end < lstart)
+		st->end = lstart;
+	settle_start(st);
+}
+
+/* The log start offset of topic's partition part. */
+static int
+log_start(struct mq_log *l, const char *topic, int part, int64_t *lstart)
+{
+	struct mq_topic *t;
+	struct mq_reader *r;
+	int rc;
+
+	if ((rc = mq_topic_open(l, topic, &t)) != 0)
+		return rc;
+	if ((rc = mq_reader_open(t, part, &r)) == 0) {
+		rc = mq_reader_offsets(r, lstart, NULL);
+		mq_reader_close(r);
+	}
+	mq_topic_close(t);
+	return rc;
+}
+
 /* Locks partition part's region and brings its state up to date. */
 static int
 begin(struct mq_share *s, int part)
@@ -347,7 +385,6 @@ begin(struct mq_share *s, int part)
 	struct spart *sp = &s->p[part];
 	const volatile sig_atomic_t *stop = slog(s)->stop;
 	int64_t lstart;
-	uint32_t i;
 	int rc;
 
 	while ((rc = range_lock(s->fd, (off_t)part * SHARE_REGION,
@@ -374,17 +411,7 @@ begin(struct mq_share *s, int part)
 	/* New groups start at the log start, as a queue of jobs should. */
 	if (sp->st->seq == 0)
 		sp->st->start = sp->st->end = lstart;
-	/* Retention took records away: what was in flight there is gone. */
-	if (lstart > sp->st->start) {
-		for (i = 0; i < sp->st->n && sp->st->e[i].offset < lstart; i++)
-			;
-		memmove(sp->st->e, sp->st->e + i, (sp->st->n - i) *
-		    sizeof(sp->st->e[0]));
-		sp->st->n -= i;
-		if (sp->st->end < lstart)
-			sp->st->end = lstart;
-		settle_start(sp->st);
-	}
+	forget_below(sp->st, lstart);
 	return 0;
 fail:
 	range_unlock(s->fd, (off_t)part * SHARE_REGION, SHARE_REGION);
@@ -1104,7 +1131,7 @@ mq_share_describe(struct mq_group *g, const char *topic, int part,
 	struct sstate *st;
 	struct gfiles f;
 	unsigned char *buf;
-	int64_t now = mq_now_ms();
+	int64_t now = mq_now_ms(), lstart;
 	uint32_t i;
 	int rc, live;
 
@@ -1135,6 +1162,10 @@ mq_share_describe(struct mq_group *g, const char *topic, int part,
 	}
 	if (st->seq == 0)
 		goto out;
+	/* As the next member will see it, after retention. */
+	if ((rc = log_start(g->log, topic, part, &lstart)) != 0)
+		goto out;
+	forget_below(st, lstart);
 	si->start = st->start;
 	si->end = st->end;
 	si->archived = st->archived;

@@ -190,3 +190,30 @@ run 2"
 	mq-consume -F '%h\n' dlq | grep -q 'mq.dlq.offset=0,mq.dlq.group=w,mq.dlq.reason=rejected'
 	same "$(share_sum w t lag) $(share_sum w t archived)" "0 1"
 }
+
+# ---------------------------------------------- retention under a group
+
+# Retention takes the records below the log start away, and the next
+# member drops them from the state.  mq-offsets read the state as it was
+# written, so until a member came it showed the old start offset and
+# counted the removed records as in flight and as lag.
+@test "queue review: after retention mq-offsets shows the share state as the next member will find it" {
+	make_topic q
+	produce_lines q 10
+	mq-consume --queue -g w --exec 'exit 1' -j 3 -n 3 q
+	run -0 mq-offsets -J -g w q
+	same "$(jq -c '.[] | [.start, .in_flight, .lag]' <<<"$output")" \
+	    "[0,3,10]"
+	mq-clean --before 2 q >/dev/null
+	run -0 mq-offsets -J -g w q
+	same "$(jq -c '.[] | [.start, .in_flight, .lag]' <<<"$output")" \
+	    "[2,1,8]"
+	run -0 mq-offsets -g w q
+	same "$(awk 'NR == 2 { print $4, $5, $8 }' <<<"$output")" "2 1 8"
+	# And a member agrees: it takes offset 2 again, then 3 to 9.
+	run -0 mq-consume --queue -g w q
+	same "$output" "$(seq 3 10)"
+	run -0 mq-offsets -J -g w q
+	same "$(jq -c '.[] | [.start, .in_flight, .lag]' <<<"$output")" \
+	    "[10,0,0]"
+}
