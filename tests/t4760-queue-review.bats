@@ -217,3 +217,14 @@ run 2"
 	same "$(jq -c '.[] | [.start, .in_flight, .lag]' <<<"$output")" \
 	    "[10,0,0]"
 }
+
+@test "queue review: mq-offsets -v calls a share group a share group, not a consumer group" {
+	make_topic q
+	produce_lines q 3
+	mq-consume --queue -g w -n 1 q >/dev/null
+	run -0 --separate-stderr mq-offsets -v -g w q
+	same "$stderr" "Share group 'w' has no active members."
+	mq-consume -g c q >/dev/null
+	run -0 --separate-stderr mq-offsets -v -g c q
+	same "$stderr" "Consumer group 'c' has no active members."
+}
