@@ -221,17 +221,23 @@ group_commits(struct mq_check *c, int fd, struct mq_topic *t)
 
 /*
  * A share group's state: each partition's newest slot must read.  The
- * repair is a reset, which only the group's owner can choose.
+ * repair is a reset, which only the group's owner can choose.  An end
+ * past the partition's end (a log that lost records the group had
+ * taken) is a note, as a commit past it is: but one that says what it
+ * means for the records produced next.
  */
 static int
-share_state(struct mq_check *c, struct mq_group *g, int fd, const char *topic)
+share_state(struct mq_check *c, struct mq_group *g, int fd,
+    struct mq_topic *t, const char *topic)
 {
+	struct mq_partition_info pi;
+	int64_t end;
 	int n = share_parts(fd), p, rc;
 
 	if (n < 0)
 		return log_fail(c->l, -n, "%s: %s", c->file, strerror(-n));
 	for (p = 0; p < n && p < MQ_PARTITIONS_MAX; p++) {
-		if ((rc = share_check(fd, p)) == MQ_ECORRUPT)
+		if ((rc = share_check(fd, p, &end)) == MQ_ECORRUPT)
 			check_report(c, MQ_PROBLEM_GROUP, -1, 0, NULL,
 			    "partition %d: share state damaged "
 			    "(mq-offsets -g %s --reset ... %s:%d writes it "
@@ -239,6 +245,18 @@ share_state(struct mq_check *c, struct mq_group *g, int fd, const char *topic)
 		else if (rc != 0)
 			return log_fail(c->l, rc, "%s: %s", c->file,
 			    strerror(rc));
+		else if (t == NULL || end < 0)
+			continue;
+		else if (p >= t->partitions)
+			check_report(c, MQ_PROBLEM_NOTE, -1, 0, NULL,
+			    "partition %d: share state, but topic %s has %d "
+			    "partitions", p, t->name, t->partitions);
+		else if (mq_partition_info(t, p, &pi) == 0 && end > pi.end)
+			check_report(c, MQ_PROBLEM_NOTE, -1, 0, NULL,
+			    "partition %d: share end offset %" PRId64 " is "
+			    "past the end offset %" PRId64 ": the group will "
+			    "take records produced below it as delivered", p,
+			    end, pi.end);
 	}
 	return 0;
 }
@@ -266,7 +284,7 @@ check_group_topic(struct mq_check *c, struct mq_group *g, const char *topic)
 	if (rc == 0 && f.shfd != -1) {
 		check_file(c, "%s/%s/%s/%s", GROUPS_DIR, g->name, topic,
 		    GROUP_SHARE);
-		rc = share_state(c, g, f.shfd, topic);
+		rc = share_state(c, g, f.shfd, t, topic);
 	}
 	if (rc == 0 && f.memfd != -1) {
 		check_file(c, "%s/%s/%s/%s", GROUPS_DIR, g->name, topic,

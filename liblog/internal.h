@@ -225,10 +225,11 @@ int commit_write(int offfd, int part, const struct mq_commit *c);
 int member_decode(const unsigned char *p, struct mq_member_info *m);
 /*
  * A share state file's partitions (regions), or -errno; and whether
- * partition part's state reads: 0, MQ_ECORRUPT, or errno.
+ * partition part's state reads: 0, MQ_ECORRUPT, or errno, with its end
+ * offset in *end (-1: no state yet).
  */
 int share_parts(int fd);
-int share_check(int fd, int part);
+int share_check(int fd, int part, int64_t *end);
 
 /* Is slot k of the member table held by the live member id?  1, 0, -errno. */
 int member_live(int memfd, int slot, uint64_t id);

@@ -1098,14 +1098,16 @@ share_parts(int fd)
 }
 
 int
-share_check(int fd, int part)
+share_check(int fd, int part, int64_t *end)
 {
 	struct sstate *st = malloc(sizeof(*st));
 	unsigned char *buf = malloc(SHARE_SLOT);
 	int rc = ENOMEM;
 
-	if (st != NULL && buf != NULL)
-		rc = state_peek(fd, part, st, buf);
+	*end = -1;
+	if (st != NULL && buf != NULL &&
+	    (rc = state_peek(fd, part, st, buf)) == 0 && st->seq != 0)
+		*end = st->end;
 	free(st);
 	free(buf);
 	return rc;

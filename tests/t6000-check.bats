@@ -486,6 +486,26 @@ groups/g/t/members: position 0: 4 bytes at the end are not a whole member slot (
 groups/g/small/offsets: position 0: partition 0: committed offset 30 is past the end offset 5"
 }
 
+@test "notes: a share group's end past a partition's end, and share state for a partition the topic lacks" {
+	make_topic big
+	seq 30 | mq-produce big
+	mq-consume --queue -g w big >/dev/null
+	make_topic small
+	seq 5 | mq-produce small
+	mq-consume --queue -g w small >/dev/null
+	run -0 mq-check
+	same "$output" ""
+	# The state of 30 records on a topic of 5, as a log that lost
+	# records the group had taken leaves it; and a copy at partition 1.
+	cp "$MQ_DIR/groups/w/big/share" "$MQ_DIR/groups/w/small/share"
+	truncate -s 131072 "$MQ_DIR/groups/w/small/share"
+	cat "$MQ_DIR/groups/w/big/share" >>"$MQ_DIR/groups/w/small/share"
+	run --separate-stderr mq-check
+	[ "$status" -eq 0 ]
+	same "$output" "groups/w/small/share: partition 0: share end offset 30 is past the end offset 5: the group will take records produced below it as delivered
+groups/w/small/share: partition 1: share state, but topic small has 1 partitions"
+}
+
 @test "a batch that validates but whose offsets go back is reported, never removed" {
 	fill_topic
 	local f=$(seg 0 .log)
