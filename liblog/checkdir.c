@@ -223,8 +223,7 @@ group_commits(struct mq_check *c, int fd, struct mq_topic *t)
  * A share group's state: each partition's newest slot must read.  The
  * repair is a reset, which only the group's owner can choose.  An end
  * past the partition's end (a log that lost records the group had
- * taken) is a note, as a commit past it is: but one that says what it
- * means for the records produced next.
+ * taken) is a note, as a commit past it is: members start at the end.
  */
 static int
 share_state(struct mq_check *c, struct mq_group *g, int fd,
@@ -254,9 +253,7 @@ share_state(struct mq_check *c, struct mq_group *g, int fd,
 		else if (mq_partition_info(t, p, &pi) == 0 && end > pi.end)
 			check_report(c, MQ_PROBLEM_NOTE, -1, 0, NULL,
 			    "partition %d: share end offset %" PRId64 " is "
-			    "past the end offset %" PRId64 ": the group will "
-			    "take records produced below it as delivered", p,
-			    end, pi.end);
+			    "past the end offset %" PRId64, p, end, pi.end);
 	}
 	return 0;
 }

@@ -75,6 +75,7 @@ struct spart {
 	struct mq_reader *r;
 	uint64_t seq;			/* of st, 0 when st is not known */
 	struct sstate *st;
+	int	cut;			/* begin() moved the end back */
 };
 
 /* Offsets into the arena of a delivery's bytes, until it stops moving. */
@@ -360,9 +361,28 @@ forget_below(struct sstate *st, int64_t lstart)
 	settle_start(st);
 }
 
-/* The log start offset of topic's partition part. */
+/*
+ * A log that lost records the group had taken (a power loss under
+ * --sync=none) ends below the state's end: the records produced at
+ * those offsets next are new, and must be delivered, as a consumer
+ * group's reader delivers them.  What was in flight there is gone.
+ */
 static int
-log_start(struct mq_log *l, const char *topic, int part, int64_t *lstart)
+forget_above(struct sstate *st, int64_t lend)
+{
+	if (st->end <= lend)
+		return 0;
+	while (st->n > 0 && st->e[st->n - 1].offset >= lend)
+		st->n--;
+	st->end = lend;
+	settle_start(st);
+	return 1;
+}
+
+/* The log start and end offsets of topic's partition part. */
+static int
+log_offsets(struct mq_log *l, const char *topic, int part, int64_t *lstart,
+    int64_t *lend)
 {
 	struct mq_topic *t;
 	struct mq_reader *r;
@@ -371,7 +391,7 @@ log_start(struct mq_log *l, const char *topic, int part, int64_t *lstart)
 	if ((rc = mq_topic_open(l, topic, &t)) != 0)
 		return rc;
 	if ((rc = mq_reader_open(t, part, &r)) == 0) {
-		rc = mq_reader_offsets(r, lstart, NULL);
+		rc = mq_reader_offsets(r, lstart, lend);
 		mq_reader_close(r);
 	}
 	mq_topic_close(t);
@@ -384,7 +404,7 @@ begin(struct mq_share *s, int part)
 {
 	struct spart *sp = &s->p[part];
 	const volatile sig_atomic_t *stop = slog(s)->stop;
-	int64_t lstart;
+	int64_t lstart, lend;
 	int rc;
 
 	while ((rc = range_lock(s->fd, (off_t)part * SHARE_REGION,
@@ -406,12 +426,14 @@ begin(struct mq_share *s, int part)
 		goto fail;
 	}
 	sp->seq = sp->st->seq;
-	if ((rc = mq_reader_offsets(sp->r, &lstart, NULL)) != 0)
+	if ((rc = mq_reader_offsets(sp->r, &lstart, &lend)) != 0)
 		goto fail;
 	/* New groups start at the log start, as a queue of jobs should. */
 	if (sp->st->seq == 0)
 		sp->st->start = sp->st->end = lstart;
 	forget_below(sp->st, lstart);
+	/* Written at once: once the log grows past it, it cannot be seen. */
+	sp->cut = forget_above(sp->st, lend);
 	return 0;
 fail:
 	range_unlock(s->fd, (off_t)part * SHARE_REGION, SHARE_REGION);
@@ -437,7 +459,8 @@ finish(struct mq_share *s, int part, int changed)
 	struct spart *sp = &s->p[part];
 	int rc = 0;
 
-	if (changed) {
+	if (changed || sp->cut) {
+		sp->cut = 0;
 		settle_start(sp->st);
 		/* After a failed sync nothing more is written. */
 		if (s->syncerr != 0)
@@ -980,6 +1003,7 @@ out:
 		return finish(s, part, changed);
 	/* Nothing of this transition is written: it did not happen. */
 	s->p[part].seq = 0;
+	s->p[part].cut = 0;
 	finish(s, part, 0);
 	return rc;
 }
@@ -1080,6 +1104,7 @@ mq_share_ack(struct mq_share *s, const struct mq_delivery *d,
 	return finish(s, part, changed);
 fail:
 	s->p[part].seq = 0;
+	s->p[part].cut = 0;
 	finish(s, part, 0);
 	return rc;
 }
@@ -1133,7 +1158,7 @@ mq_share_describe(struct mq_group *g, const char *topic, int part,
 	struct sstate *st;
 	struct gfiles f;
 	unsigned char *buf;
-	int64_t now = mq_now_ms(), lstart;
+	int64_t now = mq_now_ms(), lstart, lend;
 	uint32_t i;
 	int rc, live;
 
@@ -1164,10 +1189,11 @@ mq_share_describe(struct mq_group *g, const char *topic, int part,
 	}
 	if (st->seq == 0)
 		goto out;
-	/* As the next member will see it, after retention. */
-	if ((rc = log_start(g->log, topic, part, &lstart)) != 0)
+	/* As the next member will see it. */
+	if ((rc = log_offsets(g->log, topic, part, &lstart, &lend)) != 0)
 		goto out;
 	forget_below(st, lstart);
+	forget_above(st, lend);
 	si->start = st->start;
 	si->end = st->end;
 	si->archived = st->archived;

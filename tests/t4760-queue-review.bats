@@ -228,3 +228,36 @@ run 2"
 	run -0 --separate-stderr mq-offsets -v -g c q
 	same "$stderr" "Consumer group 'c' has no active members."
 }
+
+# ------------------------------------------- a log shorter than the group
+
+# A log that lost records the group had taken (a power loss under
+# --sync=none) ends below the share state's end.  The group took the
+# records produced next at those offsets as delivered and never handed
+# them out; a consumer group's reader starts at the end instead.  Only
+# a member that looks while the log is shorter can tell: once the log
+# has grown past the end again, nothing shows that it was ever short.
+@test "queue review: a share state past the log's end: records produced there next are delivered" {
+	make_topic big
+	make_topic small
+	produce_lines big 30
+	produce_lines small 5
+	# On big: 0-24 accepted, 25 and 26 in flight.
+	mq-consume --queue -g w -n 25 big >/dev/null
+	mq-consume --queue -g w --exec 'exit 1' -j 2 -n 2 big
+	run -0 mq-offsets -J -g w big
+	same "$(jq -c '.[] | [.start, .in_flight, .lag]' <<<"$output")" \
+	    "[25,2,5]"
+	mq-consume --queue -g w small >/dev/null
+	cp "$MQ_DIR/groups/w/big/share" "$MQ_DIR/groups/w/small/share"
+	run -0 mq-offsets -J -g w small
+	same "$(jq -c '.[] | [.start, .in_flight, .lag]' <<<"$output")" \
+	    "[5,0,0]"
+	# A member that finds the log shorter writes the end back, though
+	# it takes nothing; what is produced then is delivered.
+	run -0 mq-consume --queue -g w small
+	same "$output" ""
+	seq 101 140 | mq-produce small
+	run -0 mq-consume --queue -g w small
+	same "$output" "$(seq 101 140)"
+}
