@@ -145,6 +145,7 @@ share_file(const unsigned char *p, size_t n, int fix)
 {
 	unsigned char *q;
 	size_t split;
+	int64_t end;
 	int fd, rc, parts, part;
 
 	if (n < 2)
@@ -166,10 +167,12 @@ share_file(const unsigned char *p, size_t n, int fix)
 	FUZZ_ASSERT(parts == (n > split || split > 0 ? 1 : 0),
 	    "share_parts");
 	for (part = 0; part <= parts; part++) {
-		rc = share_check(fd, part);
+		rc = share_check(fd, part, &end);
 		FUZZ_ASSERT(rc == 0 || rc == MQ_ECORRUPT, "share_check");
 		/* Nothing there is a state never written. */
-		FUZZ_ASSERT(part < parts || rc == 0, "share_check: past end");
+		FUZZ_ASSERT(part < parts || (rc == 0 && end == -1),
+		    "share_check: past end");
+		FUZZ_ASSERT(rc == 0 || end == -1, "share_check: end of damage");
 	}
 	close(fd);
 	free(q);
