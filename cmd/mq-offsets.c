@@ -637,7 +637,7 @@ describe(struct mq_log *l, struct sel *sels, size_t nsels, int from_group)
 	char **names = NULL;
 	struct row *r;
 	size_t i, nm;
-	int p, live = 0, share, classic = 0;
+	int p, live = 0, share, shared = 0, classic = 0;
 
 	if (from_group)
 		sels = group_sels(g, &names, &nsels);
@@ -650,6 +650,7 @@ describe(struct mq_log *l, struct sel *sels, size_t nsels, int from_group)
 		live |= nm > 0;
 		if ((share = mq_group_is_share(g, sels[i].name)) < 0)
 			fail_group(-share, sels[i].name);
+		shared |= share;
 		classic |= !share;
 		for (p = 0; p < sels[i].total; p++) {
 			if (!picks(&sels[i], p))
@@ -671,7 +672,7 @@ describe(struct mq_log *l, struct sel *sels, size_t nsels, int from_group)
 	/* Kafka's words, for people; scripts read the owner column. */
 	if (!live && opt.verbose)
 		fprintf(stderr, "%s group '%s' has no active members.\n",
-		    classic ? "Consumer" : "Share", opt.group);
+		    shared && !classic ? "Share" : "Consumer", opt.group);
 	print_describe();
 	if (from_group)
 		free(sels);

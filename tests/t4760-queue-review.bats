@@ -261,3 +261,12 @@ run 2"
 	run -0 mq-consume --queue -g w small
 	same "$output" "$(seq 101 140)"
 }
+
+@test "queue review: mq-offsets -v on a consumer group whose topics are all gone still says consumer group" {
+	make_topic t2
+	produce_lines t2 3
+	mq-consume -g c t2 >/dev/null
+	mq-delete t2
+	run --separate-stderr mq-offsets -v -g c
+	[[ $stderr == *"Consumer group 'c' has no active members."* ]]
+}
