@@ -162,6 +162,7 @@ EOF
 @test "docs: no quotes nested by mistake (.Pq Ql a , Ql b gives ‘a, ‘b’’)" {
 	local p bad=
 
+	command -v mandoc >/dev/null || skip "no mandoc"
 	for p in "$top"/docs/*.[1-9]; do
 		# An opening quote with another before its closing one.
 		# shellcheck disable=SC1112 # mandoc's quotes
