@@ -196,33 +196,8 @@ lines() {
 	# Types LINE and a tab into an interactive bash, and waits for WANT
 	# to show on the terminal.
 	readline() {
-		python3 - "$compdir/mq.bash" "$1" "$2" <<'EOF'
-import os, pty, select, sys, time
-
-comp, line, want = sys.argv[1:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
-
-def wait_for(text, seconds=10):
-    out, end = b"", time.time() + seconds
-    while time.time() < end:
-        if select.select([fd], [], [], 0.1)[0]:
-            try:
-                out += os.read(fd, 4096)
-            except OSError:
-                break
-            if text.encode() in out:
-                return True
-    sys.stderr.write(repr(out) + "\n")
-    return False
-
-os.write(fd, b"PS1='$ '; . '" + comp.encode() + b"'; echo RE''ADY\n")
-ok = wait_for("READY") and (os.write(fd, line.encode() + b"\t") and
-                            wait_for(want))
-os.kill(pid, 9)
-sys.exit(0 if ok else 1)
-EOF
+		python3 "$BATS_TEST_DIRNAME/bash-readline.py" "$compdir/mq.bash" \
+		    "$1" "$2"
 	}
 	readline 'mq-consume --sync=b' 'mq-consume --sync=batch '
 	readline 'mq-offsets t:' 'mq-offsets t:0 '

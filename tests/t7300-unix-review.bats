@@ -117,34 +117,8 @@ make_dot_log() {
 	local d="$BATS_TEST_TMPDIR/my log"
 
 	MQ_DIR=$d make_topic spaced
-	python3 - "$compdir/mq.bash" "mq-list -d '$d' sp" \
-	    "mq-list -d '$d' spaced " <<'EOF'
-import os, pty, select, sys, time
-
-comp, line, want = sys.argv[1:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
-
-def wait_for(text, seconds=10):
-    out, end = b"", time.time() + seconds
-    while time.time() < end:
-        if select.select([fd], [], [], 0.1)[0]:
-            try:
-                out += os.read(fd, 4096)
-            except OSError:
-                break
-            if text.encode() in out:
-                return True
-    sys.stderr.write(repr(out) + "\n")
-    return False
-
-os.write(fd, b"PS1='$ '; . '" + comp.encode() + b"'; echo RE''ADY\n")
-ok = wait_for("READY") and (os.write(fd, line.encode() + b"\t") and
-                            wait_for(want))
-os.kill(pid, 9)
-sys.exit(0 if ok else 1)
-EOF
+	python3 "$BATS_TEST_DIRNAME/bash-readline.py" "$compdir/mq.bash" \
+	    "mq-list -d '$d' sp" "mq-list -d '$d' spaced "
 }
 
 @test "zsh: -d DIR written with quotes or backslashes, as typed" {
