@@ -2,7 +2,9 @@
 # t0100-docs: the manual pages.  They are mandoc -Tlint -Wwarning clean;
 # each command's --help is the SYNOPSIS of its page, word for word; and
 # the section 3 pages name every function of mq.h, and nothing else.
-# make lint runs the same checks.
+# make lint runs the same checks.  They also render as meant: no quote
+# macros nested by mistake, and tables that man-db's groff fits in 80
+# columns.
 
 bats_require_minimum_version 1.5.0
 
@@ -55,4 +57,30 @@ top=$BATS_TEST_DIRNAME/..
 	run "$top/tests/apiman.sh" "$BATS_TEST_TMPDIR/mq.h" "$top"/docs/*.3
 	[ "$status" -eq 1 ]
 	grep -qx '  mq_new_thing' <<<"$output"
+}
+
+@test "docs: no quotes nested by mistake (.Pq Ql a , Ql b gives ‘a, ‘b’’)" {
+	local p bad=
+
+	command -v mandoc >/dev/null || skip "no mandoc"
+	for p in "$top"/docs/*.[1-9]; do
+		# An opening quote with another before its closing one.
+		# shellcheck disable=SC1112 # mandoc's quotes
+		if mandoc -Tutf8 -O width=1000 "$p" | sed 's/.\x08//g' |
+		    grep -n '‘[^’]*‘' >&2; then
+			bad+=" $p"
+		fi
+	done
+	same "$bad" ""
+}
+
+@test "docs: groff (man-db's man) fits every page in 80 columns" {
+	command -v groff >/dev/null || skip "no groff"
+	local p out
+
+	for p in "$top"/docs/*.[1-9]; do
+		out=$(LC_ALL=C.UTF-8 groff -mandoc -Tutf8 -rLL=78n "$p" 2>&1 \
+		    >/dev/null)
+		same "$out" ""
+	done
 }

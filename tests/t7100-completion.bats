@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # t7100-completion: the bash, zsh and fish completions of completions/:
 # each command's options are those of its manual page; topic and group
-# names come from the log directory the command line would use (-d,
-# --dir=, $MQ_DIR, $XDG_DATA_HOME); option arguments and mq COMMAND.
+# names, those with a leading dot too, come from the log directory the
+# command line would use (-d as typed, quotes and all, --dir=, $MQ_DIR,
+# $XDG_DATA_HOME); option arguments and mq COMMAND.
 # bash is driven through the function `complete` registered, with the
 # words split as bash splits them, and once through readline on a
 # pseudo-terminal; zsh on a pseudo-terminal (tests/zsh-complete.zsh);
@@ -93,6 +94,34 @@ make_log() {
 
 lines() {
 	printf '%s\n' "$@"
+}
+
+# compw WORD...: what bash completes for the last WORD, COMP_WORDS being
+# the WORDs as bash gives them (quotes and backslashes kept), the line
+# them joined by blanks.  Sorted.
+compw() {
+	local spec fn
+
+	spec=$(complete -p "$1") || return 1
+	fn=${spec#*-F }
+	fn=${fn%% *}
+	COMP_WORDS=("$@")
+	COMP_CWORD=$(($# - 1))
+	COMP_LINE="$*"
+	COMP_POINT=${#COMP_LINE}
+	COMPREPLY=()
+	"$fn" "$1" "${COMP_WORDS[COMP_CWORD]}" \
+	    "${COMP_WORDS[COMP_CWORD - 1]}"
+	((${#COMPREPLY[@]} == 0)) || printf '%s\n' "${COMPREPLY[@]}" | sort
+}
+
+# A log directory with topics .hidden and shown, and a group .quiet.
+make_dot_log() {
+	make_topic .hidden
+	make_topic shown
+	produce_lines .hidden 1
+	mq-consume -g .quiet .hidden >/dev/null
+	[ -d "$mq_dir/groups/.quiet" ]
 }
 
 # ---------------------------------------------------------------- bash
@@ -204,6 +233,47 @@ lines() {
 	readline 'mq-create -c retention.b' 'mq-create -c retention.bytes='
 }
 
+@test "bash: topics and groups whose names start with a dot are completed" {
+	make_dot_log
+	same "$(compw mq-list '')" "$(lines .hidden shown)"
+	same "$(compw mq-consume -g '')" .quiet
+	same "$(compw mq-consume .h)" .hidden
+	# Whatever the user's glob options, each name once.
+	shopt -s dotglob
+	same "$(compw mq-list '')" "$(lines .hidden shown)"
+	shopt -u dotglob
+	shopt -s failglob
+	same "$(compw mq-consume -d "$BATS_TEST_TMPDIR/none" -g '' 2>&1)" ""
+	shopt -u failglob
+}
+
+@test "bash: -d DIR written with quotes or backslashes, as typed" {
+	local d="$BATS_TEST_TMPDIR/my log"
+
+	MQ_DIR=$d make_topic spaced
+	MQ_DIR=$d produce_lines spaced 1
+	MQ_DIR=$d mq-consume -g g1 spaced >/dev/null
+	same "$(compw mq-list -d "'$d'" '')" spaced
+	same "$(compw mq-list -d "\"$d\"" '')" spaced
+	same "$(compw mq-list -d "${d// /\\ }" '')" spaced
+	same "$(compw mq-consume "-d'$d'" -g '')" g1
+	same "$(compw mq consume -d "'$d'" -g '')" g1
+	(
+		export HOME=$BATS_TEST_TMPDIR
+		# shellcheck disable=SC2088 # the word as typed
+		same "$(compw mq-list -d '~/my\ log' '')" spaced
+	)
+}
+
+@test "bash: -d '/a b' through readline" {
+	command -v python3 >/dev/null || skip "no python3"
+	local d="$BATS_TEST_TMPDIR/my log"
+
+	MQ_DIR=$d make_topic spaced
+	python3 "$BATS_TEST_DIRNAME/bash-readline.py" "$compdir/mq.bash" \
+	    "mq-list -d '$d' sp" "mq-list -d '$d' spaced "
+}
+
 # ----------------------------------------------------------------- zsh
 
 @test "zsh: every command is named in #compdef" {
@@ -247,6 +317,23 @@ lines() {
 	same "$(zcomp 'mq -')" "$(man_options mq)"
 }
 
+@test "zsh: topics and groups whose names start with a dot are completed" {
+	command -v zsh >/dev/null || skip "no zsh"
+	make_dot_log
+	same "$(zcomp 'mq-list ')" "$(lines .hidden shown)"
+	same "$(zcomp 'mq-consume -g ')" .quiet
+}
+
+@test "zsh: -d DIR written with quotes or backslashes, as typed" {
+	command -v zsh >/dev/null || skip "no zsh"
+	local d="$BATS_TEST_TMPDIR/my log"
+
+	MQ_DIR=$d make_topic spaced
+	same "$(zcomp "mq-list -d '$d' ")" spaced
+	same "$(zcomp "mq-list -d \"$d\" ")" spaced
+	same "$(zcomp "mq-list -d ${d// /\\ } ")" spaced
+}
+
 # ---------------------------------------------------------------- fish
 
 @test "fish: each command's options are those of its manual page" {
@@ -270,4 +357,14 @@ lines() {
 	same "$(fcomp 'mq-consume --sync ')" "$(lines always batch none)"
 	fcomp 'mq ' | grep -qx consume
 	same "$(fcomp 'mq consume -g ')" billing
+}
+
+@test "fish: topics and groups whose names start with a dot are completed" {
+	command -v fish >/dev/null || skip "no fish"
+	make_dot_log
+	# fish offers a name with a leading dot once a dot is typed, as
+	# it does hidden files.
+	same "$(fcomp 'mq-list ')" shown
+	same "$(fcomp 'mq-list .')" .hidden
+	same "$(fcomp 'mq-consume -g .')" .quiet
 }
