@@ -38,6 +38,13 @@ mq consume -g demo-billing -n 3 demo-orders
 show 'mq offsets -g demo-billing demo-orders'
 mq offsets -g demo-billing demo-orders
 
+show "mq consume --queue -g demo-workers -j 2 -n 4 --exec 'echo \"\$(cat): done\"' demo-orders"
+mq consume --queue -g demo-workers -j 2 -n 4 --exec 'echo "$(cat): done"' \
+    demo-orders
+
+show 'mq offsets -g demo-workers demo-orders'
+mq offsets -g demo-workers demo-orders
+
 show 'mq check -v; mq clean -v demo-copy'
 mq check -v
 mq clean -v demo-copy

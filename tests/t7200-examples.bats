@@ -571,12 +571,18 @@ unit_value() {
 
 # -------------------------------------------------------------- demo
 
-@test "demo.sh: the tour of make demo runs, and runs again" {
+@test "demo.sh: the tour of make demo runs, queue included, and runs again" {
 	run "$share/demo.sh"
 	[ "$status" -eq 0 ]
 	grep -q '^demo-billing  *demo-orders ' <<<"$output"
+	same "$(grep -c '^order [0-9]*: done$' <<<"$output")" 4
+	same "$(mq-offsets -J -g demo-workers demo-orders |
+	    jq '[.[].accepted] | add')" 4
 	same "$(count_records demo-orders)" 100003
 	run "$share/demo.sh"
 	[ "$status" -eq 0 ]
 	same "$(count_records demo-orders)" 200006
+	# The queue goes on where it was: 4 more jobs accepted.
+	same "$(mq-offsets -J -g demo-workers demo-orders |
+	    jq '[.[].accepted] | add')" 8
 }
