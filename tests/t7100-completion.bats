@@ -332,6 +332,15 @@ make_dot_log() {
 	same "$(zcomp "mq-list -d '$d' ")" spaced
 	same "$(zcomp "mq-list -d \"$d\" ")" spaced
 	same "$(zcomp "mq-list -d ${d// /\\ } ")" spaced
+	# ~ is the home directory only where the shell would expand it.
+	MQ_DIR="$BATS_TEST_TMPDIR/~/log" make_topic quoted
+	MQ_DIR="$BATS_TEST_TMPDIR/home/log" make_topic home
+	same "$(cd "$BATS_TEST_TMPDIR" &&
+	    HOME=$BATS_TEST_TMPDIR/home zcomp "mq-list -d '~/log' ")" quoted
+	same "$(cd "$BATS_TEST_TMPDIR" &&
+	    HOME=$BATS_TEST_TMPDIR/home zcomp "mq-list -d ~/log ")" home
+	same "$(cd "$BATS_TEST_TMPDIR" &&
+	    HOME=$BATS_TEST_TMPDIR/home zcomp "mq-list -d '*' ")" ""
 }
 
 # ---------------------------------------------------------------- fish
