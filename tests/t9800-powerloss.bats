@@ -82,6 +82,33 @@ build_states() {
 	nstates=$(wc -l <"$W/names")
 }
 
+# check_states CHECK MAXPOINTS VARIANTS: the model of the run is the
+# directory it left; then crash states are built and each is given to
+# the function CHECK, which counts it in nchecked or nfail.  All clean,
+# and more than 10 of them.
+check_states() {
+	local check=$1 s
+
+	same_as_run
+	build_states "$2" "$3"
+	while read -r s; do
+		"$check" "$s"
+	done <"$W/names"
+	echo "# $nops ops traced, $nstates crash states built," \
+	    "$nchecked checked clean, $nfail failed" >&3
+	[ "$nfail" -eq 0 ] && [ "$nstates" -gt 10 ] &&
+	    [ "$nchecked" -eq "$nstates" ]
+}
+
+# produced RUNS: topic t holding the input of RUNS batches, synced, as
+# the run starts from.
+produced() {
+	make_topic t
+	make_input "$1"
+	feed | mq-produce --sync=always t
+	snapshot
+}
+
 # failed STATE WHY: reports a failing state with the trace around its
 # crash point (the first few in full).
 failed() {
@@ -233,8 +260,6 @@ producer_run() {
 	local sync=$1
 
 	shift
-	local s
-
 	make_topic t -c segment.bytes=400 -c index.interval.bytes=0
 	make_input "$1"
 	snapshot
@@ -242,15 +267,7 @@ producer_run() {
 	[ "$(wc -l <"$W/offs")" -eq "$(grep -c . "$W/input")" ]
 	# It rolled, so segment creation and the state's fsync are traced.
 	[ "$(ls "$(pdir t)"/*.log | wc -l)" -ge 3 ]
-	same_as_run
-	build_states "$2" "$3"
-	while read -r s; do
-		check_producer_state "$s"
-	done <"$W/names"
-	echo "# $nops ops traced, $nstates crash states built," \
-	    "$nchecked checked clean, $nfail failed" >&3
-	[ "$nfail" -eq 0 ] && [ "$nstates" -gt 10 ] &&
-	    [ "$nchecked" -eq "$nstates" ]
+	check_states check_producer_state "$2" "$3"
 }
 
 # A state the torture found (a mix, crash after a write the writer had
@@ -384,26 +401,15 @@ check_group_state() {
 # group_run RUNS MAXPOINTS VARIANTS: RUNS members one after another, each
 # reading 2 records with --sync=always, the first making the group.
 group_run() {
-	local s i
+	local i
 
-	make_topic t
-	make_input "$1"
-	feed | mq-produce --sync=always t
-	snapshot
+	produced "$1"
 	for ((i = 1; i <= $1; i++)); do
 		record mq-consume -g g --sync=always -n 2 -F '%o %s\n' t \
 		    >>"$W/gout"
 	done
 	[ "$(wc -l <"$W/gout")" -eq $(($1 * 2)) ]
-	same_as_run
-	build_states "$2" "$3"
-	while read -r s; do
-		check_group_state "$s"
-	done <"$W/names"
-	echo "# $nops ops traced, $nstates crash states built," \
-	    "$nchecked checked clean, $nfail failed" >&3
-	[ "$nfail" -eq 0 ] && [ "$nstates" -gt 10 ] &&
-	    [ "$nchecked" -eq "$nstates" ]
+	check_states check_group_state "$2" "$3"
 }
 
 @test "power loss: group commits with --sync=always, old or new, never past the output" {
@@ -471,12 +477,9 @@ check_share_state() {
 # takes (released: in flight, with a delivery count), then one taking 2
 # records to standard output; the first makes the group.
 share_run() {
-	local s i
+	local i
 
-	make_topic t
-	make_input "$1"
-	feed | mq-produce --sync=always t
-	snapshot
+	produced "$1"
 	for ((i = 1; i <= $1; i++)); do
 		record mq-consume --queue -g w --sync=always -n 1 \
 		    --exec 'exit 1' t
@@ -484,15 +487,7 @@ share_run() {
 		    -F '%o %s\n' t >>"$W/qout"
 	done
 	[ "$(wc -l <"$W/qout")" -eq $(($1 * 2)) ]
-	same_as_run
-	build_states "$2" "$3"
-	while read -r s; do
-		check_share_state "$s"
-	done <"$W/names"
-	echo "# $nops ops traced, $nstates crash states built," \
-	    "$nchecked checked clean, $nfail failed" >&3
-	[ "$nfail" -eq 0 ] && [ "$nstates" -gt 10 ] &&
-	    [ "$nchecked" -eq "$nstates" ]
+	check_states check_share_state "$2" "$3"
 }
 
 @test "power loss: a share group with --sync=always delivers nothing written out again, loses at most what was cut short" {
